@@ -1,0 +1,3 @@
+from kisync.cli import main
+
+raise SystemExit(main())
