@@ -1,0 +1,254 @@
+"""The store: applies merge plans and answers queries, in sets.
+
+Writes go through ``Store.merge``: one transaction that locks the change
+counter, reads the stored versions of the incoming ids in one query per
+chunk, asks the pure ``merge_items`` what to do, and writes the result
+with bulk ``INSERT … ON CONFLICT`` statements (STYLE.md, convention 6).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from pydantic import TypeAdapter
+from sqlalchemy.engine import Connection, Engine
+
+from kisync.model import AnyItem, Item, Tombstone
+from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
+from kisync.store.tables import CHANGE_SEQ, CounterRow, ItemRow, ItemSourceRow
+
+_ITEM = ItemRow.__table__
+_PROVENANCE = ItemSourceRow.__table__
+_COUNTER = CounterRow.__table__
+_ANY_ITEM: TypeAdapter[Item | Tombstone] = TypeAdapter(AnyItem)
+
+# Bound parameters per statement stay well below SQLite's limit (32766)
+# and keep PostgreSQL statements a sensible size.
+_CHUNK = 500
+
+
+@dataclass
+class MergeResult:
+    """What one merge did, for the source's state and the sync summary."""
+
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    dropped_own: int = 0
+    warnings: list[MergeWarning] = field(default_factory=list)
+    last_seq: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.new + self.updated + self.deleted
+
+
+def item_to_json(item: Item | Tombstone) -> str:
+    """The exchange-format JSON of an item, as stored and served."""
+    return item.model_dump_json(exclude_none=True, exclude_defaults=False)
+
+
+def item_from_json(data: str) -> Item | Tombstone:
+    return _ANY_ITEM.validate_json(data)
+
+
+def _chunks(values: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        self._insert = insert
+
+    # -- writing ---------------------------------------------------------------
+
+    def merge(self, items: Iterable[Item | Tombstone], ctx: MergeContext) -> MergeResult:
+        """Merge a batch of incoming versions in one transaction."""
+        items = list(items)
+        with self.engine.begin() as conn:
+            last_seq = self._lock_counter(conn)
+            stored = self._stored_versions(conn, [i.id for i in items], ctx.source_id)
+            plan = merge_items(stored, items, ctx)
+            last_seq = self._write(conn, plan, ctx, last_seq)
+        return MergeResult(
+            seen=len(plan.seen),
+            new=len(plan.inserts),
+            updated=len(plan.updates),
+            deleted=len(plan.tombstones),
+            unchanged=len(plan.unchanged),
+            stale=plan.stale,
+            dropped_own=plan.dropped_own,
+            warnings=plan.warnings,
+            last_seq=last_seq,
+        )
+
+    def _lock_counter(self, conn: Connection) -> int:
+        # A write as the first statement: on PostgreSQL it takes the row lock,
+        # on SQLite the write lock (waiting on busy_timeout). Both serialise
+        # merges, so sequence numbers commit in the order they are handed out.
+        row = conn.execute(
+            _COUNTER.update()
+            .where(_COUNTER.c.name == CHANGE_SEQ)
+            .values(value=_COUNTER.c.value)
+            .returning(_COUNTER.c.value)
+        ).one()
+        return int(row.value)
+
+    def _stored_versions(
+        self, conn: Connection, ids: Sequence[str], source_id: str | None
+    ) -> dict[str, StoredVersion]:
+        unique = sorted(set(ids))
+        provenance = _PROVENANCE.alias("p")
+        join = _ITEM.outerjoin(
+            provenance,
+            sa.and_(provenance.c.item_id == _ITEM.c.id, provenance.c.source_id == (source_id or "")),
+        )
+        query = sa.select(
+            _ITEM.c.id,
+            _ITEM.c.version_key,
+            _ITEM.c.origin_id,
+            _ITEM.c.modified,
+            provenance.c.reported_modified,
+            provenance.c.reported_hash,
+        ).select_from(join)
+        stored: dict[str, StoredVersion] = {}
+        for chunk in _chunks(unique):
+            for row in conn.execute(query.where(_ITEM.c.id.in_(chunk))):
+                stored[row.id] = StoredVersion(
+                    version_key=row.version_key,
+                    origin_id=row.origin_id,
+                    modified=row.modified,
+                    reported_modified=row.reported_modified,
+                    reported_hash=row.reported_hash,
+                )
+        return stored
+
+    def _write(self, conn: Connection, plan: MergePlan, ctx: MergeContext, last_seq: int) -> int:
+        changes = plan.changes
+        if changes:
+            rows = []
+            for offset, prepared in enumerate(changes, start=1):
+                rows.append(_item_row(prepared, last_seq + offset))
+            last_seq += len(changes)
+            for chunk in _chunks(rows):
+                stmt = self._insert(_ITEM).values(list(chunk))
+                excluded = stmt.excluded
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[_ITEM.c.id],
+                    set_={c.name: excluded[c.name] for c in _ITEM.columns if c.name != "id"},
+                    # The merge decided under the counter lock already; this
+                    # guard keeps the rule true even for a writer that did not.
+                    where=_ITEM.c.version_key < excluded.version_key,
+                )
+                conn.execute(stmt)
+            conn.execute(
+                _COUNTER.update().where(_COUNTER.c.name == CHANGE_SEQ).values(value=last_seq)
+            )
+        if ctx.source_id is not None and plan.seen:
+            self._record_provenance(conn, plan.seen, ctx)
+        return last_seq
+
+    def _record_provenance(self, conn: Connection, seen: Sequence[Prepared], ctx: MergeContext) -> None:
+        rows = [
+            {
+                "item_id": p.id,
+                "source_id": ctx.source_id,
+                "first_seen": ctx.now,
+                "last_seen": ctx.now,
+                "reported_modified": p.reported_modified,
+                "reported_hash": p.reported_hash,
+                "via": json.dumps(p.item.via),
+            }
+            for p in seen
+        ]
+        for chunk in _chunks(rows):
+            stmt = self._insert(_PROVENANCE).values(list(chunk))
+            excluded = stmt.excluded
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[_PROVENANCE.c.item_id, _PROVENANCE.c.source_id],
+                set_={
+                    "last_seen": excluded.last_seen,
+                    "reported_modified": excluded.reported_modified,
+                    "reported_hash": excluded.reported_hash,
+                    "via": excluded.via,
+                },
+            )
+            conn.execute(stmt)
+
+    # -- reading ---------------------------------------------------------------
+
+    def get(self, item_id: str) -> Item | Tombstone | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(sa.select(_ITEM.c.data).where(_ITEM.c.id == item_id)).scalar()
+        return None if data is None else item_from_json(data)
+
+    def last_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(_COUNTER.c.value).where(_COUNTER.c.name == CHANGE_SEQ)).scalar_one()
+            )
+
+    def changes(self, since: int = 0, limit: int = 100, origin: str | None = None) -> list[tuple[int, str]]:
+        """``(seq, item JSON)`` after ``since``, in sequence order; each id once, at its latest version."""
+        query = sa.select(_ITEM.c.seq, _ITEM.c.data).where(_ITEM.c.seq > since)
+        if origin is not None:
+            query = query.where(_ITEM.c.origin_id == origin)
+        query = query.order_by(_ITEM.c.seq).limit(limit)
+        with self.engine.connect() as conn:
+            return [(row.seq, row.data) for row in conn.execute(query)]
+
+    def versions(self) -> dict[str, str]:
+        """Every stored id with its version key: the state two converged nodes share."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(_ITEM.c.id, _ITEM.c.version_key)).all())
+
+    def counts(self) -> dict[str, int]:
+        query = sa.select(_ITEM.c.deleted, sa.func.count()).group_by(_ITEM.c.deleted)
+        with self.engine.connect() as conn:
+            by_state = dict(conn.execute(query).all())
+        return {"live": by_state.get(False, 0), "deleted": by_state.get(True, 0)}
+
+    def provenance(self, item_id: str) -> list[dict]:
+        query = sa.select(_PROVENANCE).where(_PROVENANCE.c.item_id == item_id).order_by(_PROVENANCE.c.source_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _item_row(prepared: Prepared, seq: int) -> dict:
+    item = prepared.item
+    live = isinstance(item, Item)
+    return {
+        "id": item.id,
+        "seq": seq,
+        "version_key": prepared.version_key,
+        "content_hash": prepared.digest,
+        "kind": item.kind.value,
+        "origin_id": item.origin.id,
+        "created": item.created,
+        "modified": item.modified,
+        "deleted": item.deleted,
+        "title": item.title if live else None,
+        "language": item.language if live else None,
+        "url": item.url if live else None,
+        "data": item_to_json(item),
+    }
+
+
+def utc_now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)

@@ -1,0 +1,183 @@
+"""The store on real SQLite and PostgreSQL: merges, the change sequence, migrations."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kisync.errors import StorageError
+from kisync.model import version_key
+from kisync.store.db import create_engine, current_revision, head_revision, open_engine, upgrade
+from kisync.store.merge import MergeContext
+from kisync.store.repository import Store
+from tests.conftest import reset_store
+from tests.factories import T0, live, tombstone
+from tests.test_merge import expected_state, versions
+
+NOW = T0 + timedelta(days=30)
+RELAY = MergeContext(node_centre="ki-05315", now=NOW, source_id="relay", relay=True)
+
+
+def test_merge_inserts_updates_and_tombstones(store: Store):
+    first = store.merge([live(minutes=1), live("https://example.org/p/2", minutes=1)], RELAY)
+    assert (first.new, first.updated, first.deleted) == (2, 0, 0)
+    again = store.merge([live(minutes=1)], RELAY)
+    assert (again.new, again.updated, again.unchanged, again.changed) == (0, 0, 1, 0)
+    update = store.merge([live(minutes=2, title="Rucksack KiTa Moers"), tombstone("https://example.org/p/2", minutes=3)], RELAY)
+    assert (update.updated, update.deleted) == (1, 1)
+    assert store.get("https://example.org/p/1").title == "Rucksack KiTa Moers"
+    assert store.get("https://example.org/p/2").deleted is True
+    assert store.counts() == {"live": 1, "deleted": 1}
+
+
+def test_change_sequence_orders_changes_once_per_item(store: Store):
+    store.merge([live("https://example.org/p/1"), live("https://example.org/p/2")], RELAY)
+    store.merge([live("https://example.org/p/1", minutes=5, title="neu")], RELAY)
+    changes = store.changes(since=0)
+    assert [json.loads(data)["id"] for _, data in changes] == ["https://example.org/p/2", "https://example.org/p/1"]
+    seqs = [seq for seq, _ in changes]
+    assert seqs == sorted(seqs) and store.last_seq() == 3
+    assert store.changes(since=seqs[0]) == changes[1:]
+    # Nothing changed: the sequence does not move.
+    store.merge([live("https://example.org/p/1", minutes=5, title="neu")], RELAY)
+    assert store.last_seq() == 3
+
+
+def test_changes_filter_by_origin(store: Store):
+    store.merge([live("https://example.org/a", origin="ki-05170"), live("https://example.org/b", origin="ki-05154")], RELAY)
+    assert [json.loads(d)["id"] for _, d in store.changes(origin="ki-05154")] == ["https://example.org/b"]
+
+
+def test_provenance_records_each_source(store: Store):
+    item = live()
+    store.merge([item], MergeContext(node_centre="ki-05315", now=NOW, source_id="wesel", source_centre="ki-05170"))
+    store.merge([item], MergeContext(node_centre="ki-05315", now=NOW + timedelta(hours=1), source_id="laki", relay=True))
+    rows = store.provenance(item.id)
+    assert [r["source_id"] for r in rows] == ["laki", "wesel"]
+    assert rows[0]["last_seen"] == NOW + timedelta(hours=1)
+
+
+def test_sloppy_origin_is_stamped_once(store: Store):
+    ctx = MergeContext(node_centre="ki-05315", now=NOW, source_id="wesel", source_centre="ki-05170")
+    store.merge([live(minutes=1, title="Alt")], ctx)
+    result = store.merge([live(minutes=1, title="Neu")], ctx)
+    assert result.updated == 1 and [w.code for w in result.warnings] == ["modified_not_changed"]
+    assert store.get(live().id).modified == NOW
+    # The same sloppy copy again is not a change and not a warning.
+    later = MergeContext(node_centre="ki-05315", now=NOW + timedelta(hours=1), source_id="wesel", source_centre="ki-05170")
+    again = store.merge([live(minutes=1, title="Neu")], later)
+    assert again.changed == 0 and not again.warnings
+
+
+def test_large_batch_uses_chunks(store: Store):
+    items = [live(f"https://example.org/p/{n}", title=f"Projekt {n}") for n in range(1_234)]
+    result = store.merge(items, RELAY)
+    assert result.new == 1_234 and store.last_seq() == 1_234
+    assert store.merge(items, RELAY).unchanged == 1_234
+
+
+def test_concurrent_merges_keep_the_newest_and_unique_sequence(database_url):
+    """Two writers at once: the version order holds and no sequence number is reused."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    stores = [Store(e) for e in engines]
+    batches = [
+        [live(f"https://example.org/p/{n}", minutes=w, title=f"w{w}") for n in range(200)] for w in (1, 2)
+    ]
+    errors: list[BaseException] = []
+
+    def run(store, batch):
+        try:
+            for start in range(0, len(batch), 20):
+                store.merge(batch[start : start + 20], RELAY)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(stores, batches, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert all(key.startswith("2026-01-01T00:02") for key in stores[0].versions().values())
+    seqs = [seq for seq, _ in stores[0].changes(limit=10_000)]
+    assert len(seqs) == len(set(seqs)) == 200
+    for engine in engines:
+        engine.dispose()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(versions, st.randoms(use_true_random=False), st.lists(st.integers(1, 5), max_size=12), st.integers(1, 2))
+def test_store_converges_whatever_the_order(engine, items, rnd, batch_sizes, repeats):
+    reset_store(engine)
+    store = Store(engine)
+    shuffled = items * repeats
+    rnd.shuffle(shuffled)
+    sizes = iter(batch_sizes)
+    start = 0
+    while start < len(shuffled):
+        size = next(sizes, 1)
+        store.merge(shuffled[start : start + size], RELAY)
+        start += size
+    assert store.versions() == expected_state(items)
+    assert all(store.get(i).deleted == key.split("|")[1].endswith("1") for i, key in expected_state(items).items())
+
+
+def test_future_item_is_refused_and_nothing_written(store: Store):
+    result = store.merge([live(minutes=int(timedelta(days=40).total_seconds() // 60))], RELAY)
+    assert result.changed == 0 and [w.code for w in result.warnings] == ["future_modified"]
+    assert store.versions() == {} and store.last_seq() == 0
+
+
+def test_own_origin_dropped_in_the_store(store: Store):
+    result = store.merge([live(origin="ki-05315")], RELAY)
+    assert result.dropped_own == 1 and store.versions() == {}
+
+
+def test_version_key_is_stored_as_computed(store: Store):
+    item = live(minutes=7)
+    store.merge([item], RELAY)
+    assert store.versions() == {item.id: version_key(item)}
+
+
+# -- migrations ------------------------------------------------------------------
+
+
+def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with pytest.raises(StorageError, match="kisync db upgrade"):
+        open_engine(url)
+    engine = create_engine(url)
+    assert current_revision(engine) is None
+    assert upgrade(engine) == head_revision()
+    open_engine(url).dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migration_matches_the_tables(engine):
+    """Alembic's autogenerate finds nothing to do: the revisions describe the models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_postgres_unreachable_is_a_storage_error():
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(StorageError, match="unreachable"):
+        current_revision(engine)
+    assert isinstance(sa.__version__, str)
