@@ -20,7 +20,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 def _cmd_validate(args: argparse.Namespace) -> int:
     from kisync.validate import cli_validate
 
-    return cli_validate(args.target, output_format=args.format, lang=args.lang)
+    # Several documents: each is reported on its own; the worst status wins.
+    return max(cli_validate(target, output_format=args.format, lang=args.lang) for target in args.targets)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -62,6 +63,13 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_config_reference(args: argparse.Namespace) -> int:
+    from kisync.config import reference_markdown
+
+    print(reference_markdown())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kisync",
@@ -81,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     validate = add("validate", "check an exchange v1 document (file or URL) and report every problem", _cmd_validate)
-    validate.add_argument("target", help="path or http(s) URL of the document")
+    validate.add_argument("targets", nargs="+", metavar="PATH|URL", help="path or http(s) URL of a document")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     validate.add_argument("--lang", choices=("de", "en"), default="de", help="message language (default: de)")
 
@@ -102,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_commands.add_parser("check", help="load the configuration and report problems")
     check.set_defaults(func=_cmd_config_check)
     config_option(check)
+    reference = config_commands.add_parser("reference", help="print the configuration reference (Markdown)")
+    reference.set_defaults(func=_cmd_config_reference)
     return parser
 
 

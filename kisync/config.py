@@ -179,8 +179,9 @@ class SourceSettings(_Section):
 
     @model_validator(mode="after")
     def _relay_or_centre(self) -> SourceSettings:
-        if not self.relay and self.centre is None and self.format == "exchange":
-            raise ValueError("an exchange source needs `centre` (or `relay: true` for another node's merged feed)")
+        # Only the origin may change an item: a direct source must say whose items it carries.
+        if not self.relay and self.centre is None:
+            raise ValueError("a source needs `centre` (or `relay: true` for another node's merged feed)")
         return self
 
 
@@ -268,7 +269,15 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         settings.database.url = "sqlite:///" + str((base / url[len("sqlite:///") :]).resolve())
     if settings.fetch.file_root is not None:
         settings.fetch.file_root = str((base / settings.fetch.file_root).resolve())
+    for source in settings.sources:
+        if is_local_path(source.url) and not Path(source.url).is_absolute():
+            source.url = str((base / source.url).resolve())
     return settings
+
+
+def is_local_path(url: str) -> bool:
+    """A source given as a file path rather than an http(s) URL."""
+    return not re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", url)
 
 
 # -- environment ---------------------------------------------------------------
