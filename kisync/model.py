@@ -65,10 +65,29 @@ MAX_SUMMARY = 5_000
 MAX_CONTENT = 200_000
 
 
-class _Strict(BaseModel):
-    """Closed object: unknown keys are errors."""
+_EXTENSION_SCHEMA: dict[str, Any] = {"additionalProperties": False, "patternProperties": {"^_": {}}}
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+class _Strict(BaseModel):
+    """An object of the exchange format.
+
+    Unknown fields whose name starts with ``_`` are extensions, on any
+    object: kept and passed on (DESIGN.md). Any other unknown field is an
+    error, so that a typo (``titel``) does not pass silently.
+    """
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, json_schema_extra=_EXTENSION_SCHEMA)
+
+    @model_validator(mode="after")
+    def _only_extensions(self) -> Any:
+        unknown = sorted(k for k in (self.model_extra or {}) if not k.startswith("_"))
+        if unknown:
+            raise PydanticCustomError(
+                "unknown_field",
+                "unknown field(s) {fields}; extensions must start with '_'",
+                {"fields": unknown},
+            )
+        return self
 
 
 class Centre(_Strict):
@@ -112,34 +131,14 @@ class Identifier(_Strict):
     value: ShortText
 
 
-_EXTENSION_SCHEMA: dict[str, Any] = {"additionalProperties": False, "patternProperties": {"^_": {}}}
-
-
-class _ItemBase(BaseModel):
-    """Fields every item has, live or deleted.
-
-    Unknown fields whose name starts with ``_`` are extensions: kept and
-    passed on. Any other unknown field is an error.
-    """
-
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, json_schema_extra=_EXTENSION_SCHEMA)
+class _ItemBase(_Strict):
+    """Fields every item has, live or deleted."""
 
     id: Uri = Field(description="Globally unique, stable URI minted by the origin centre; never reused.")
     kind: Kind
     origin: Centre = Field(description="The centre that authored the item; only the origin changes or deletes it.")
     created: AwareDatetime
     modified: AwareDatetime = Field(description="Changes on every change, deletion included.")
-
-    @model_validator(mode="after")
-    def _only_extensions(self) -> _ItemBase:
-        unknown = sorted(k for k in (self.model_extra or {}) if not k.startswith("_"))
-        if unknown:
-            raise PydanticCustomError(
-                "unknown_field",
-                "unknown field(s) {fields}; extensions must start with '_'",
-                {"fields": unknown},
-            )
-        return self
 
     @field_validator("created", "modified")
     @classmethod
@@ -198,7 +197,11 @@ class Links(_Strict):
 class Document(_Strict):
     """An exchange v1 document: a snapshot (``complete: true``) or a page of changes."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"$comment": "kisync exchange format v1"})
+    model_config = ConfigDict(
+        extra="allow",
+        str_strip_whitespace=True,
+        json_schema_extra={**_EXTENSION_SCHEMA, "$comment": "kisync exchange format v1"},
+    )
 
     exchange_version: Annotated[str, Field(pattern=SUPPORTED_EXCHANGE_VERSION.pattern)] = Field(
         description="`1.0`; later 1.x versions only add optional fields."
