@@ -19,14 +19,13 @@ from sqlalchemy.engine import Engine, make_url
 
 from kisync.store.db import create_engine, normalize_url, upgrade
 from kisync.store.repository import Store
-from kisync.store.tables import CHANGE_SEQ
 
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("KISYNC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
 
 # Tables in the order they can be emptied (children first).
-_TABLES = ["item_source", "item", "source_state", "source", "centre"]
+_TABLES = ["item_facet", "item_source", "item", "source_state", "source", "centre"]
 
 
 def reset_store(engine: Engine) -> None:
@@ -35,9 +34,9 @@ def reset_store(engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text(f"TRUNCATE {', '.join(_TABLES)} CASCADE"))
         else:
-            for table in _TABLES:
+            for table in [*_TABLES, "item_fts"]:
                 conn.execute(sa.text(f"DELETE FROM {table}"))
-        conn.execute(sa.text("UPDATE counter SET value = 0 WHERE name = :n"), {"n": CHANGE_SEQ})
+        conn.execute(sa.text("UPDATE counter SET value = 0"))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from kisync.errors import StorageError
 from kisync.model import version_key
-from kisync.store.db import create_engine, current_revision, head_revision, open_engine, upgrade
+from kisync.store.db import create_engine, current_revision, head_revision, include_name, open_engine, upgrade
 from kisync.store.merge import MergeContext
 from kisync.store.repository import Store
 from tests.conftest import reset_store
@@ -172,7 +172,8 @@ def test_migration_matches_the_tables(engine):
     from sqlmodel import SQLModel
 
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name, "compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
 
@@ -181,3 +182,21 @@ def test_postgres_unreachable_is_a_storage_error():
     with pytest.raises(StorageError, match="unreachable"):
         current_revision(engine)
     assert isinstance(sa.__version__, str)
+
+
+def test_facets_and_search_text_follow_the_current_version(store: Store, engine):
+    store.merge([live(programmes=["rucksack_kita"], tags=["Mehrsprachigkeit"], content_html="<p>Elterncafé in Moers</p>")],
+                RELAY)
+    with engine.connect() as conn:
+        facets = set(conn.execute(sa.text("SELECT facet, value FROM item_facet")).all())
+        assert facets == {("field", "elementarbereich"), ("programme", "rucksack_kita"), ("tag", "mehrsprachigkeit")}
+        if engine.dialect.name == "sqlite":
+            hits = conn.execute(sa.text("SELECT item_id FROM item_fts WHERE item_fts MATCH 'elterncafe'")).all()
+        else:
+            hits = conn.execute(sa.text("SELECT id FROM item WHERE search @@ plainto_tsquery('german', 'Elterncafé')")).all()
+        assert [h[0] for h in hits] == ["https://example.org/p/1"]
+    store.merge([tombstone(minutes=1)], RELAY)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM item_facet")).scalar() == 0
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(sa.text("SELECT count(*) FROM item_fts")).scalar() == 0

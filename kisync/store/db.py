@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from kisync.errors import StorageError
+from kisync.store.tables import NOT_IN_METADATA
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -57,6 +58,13 @@ def create_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return sa.create_engine(url, pool_pre_ping=True, **kwargs)
     raise StorageError(f"database: unsupported URL {describe_url(url)}: use sqlite:///PATH or postgresql://…")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """For Alembic: leave alone what migrations make by hand (FTS5 tables, the tsvector column)."""
+    if type_ == "table" and name and name.startswith("item_fts"):
+        return False
+    return not (type_ in ("column", "index") and name in NOT_IN_METADATA)
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -8,7 +8,9 @@ with bulk ``INSERT … ON CONFLICT`` statements (STYLE.md, convention 6).
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,11 +21,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from kisync.model import AnyItem, Item, Tombstone
 from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
-from kisync.store.tables import CHANGE_SEQ, CounterRow, ItemRow, ItemSourceRow
+from kisync.store.sweep import LiveItem
+from kisync.store.tables import CHANGE_SEQ, CounterRow, ItemFacetRow, ItemRow, ItemSourceRow
 
 _ITEM = ItemRow.__table__
 _PROVENANCE = ItemSourceRow.__table__
 _COUNTER = CounterRow.__table__
+_FACET = ItemFacetRow.__table__
 _ANY_ITEM: TypeAdapter[Item | Tombstone] = TypeAdapter(AnyItem)
 
 # Bound parameters per statement stay well below SQLite's limit (32766)
@@ -155,12 +159,34 @@ class Store:
                     where=_ITEM.c.version_key < excluded.version_key,
                 )
                 conn.execute(stmt)
+            self._index(conn, changes)
             conn.execute(
                 _COUNTER.update().where(_COUNTER.c.name == CHANGE_SEQ).values(value=last_seq)
             )
         if ctx.source_id is not None and plan.seen:
             self._record_provenance(conn, plan.seen, ctx)
         return last_seq
+
+    def _index(self, conn: Connection, changes: Sequence[Prepared]) -> None:
+        """Replace the facets (and, on SQLite, the FTS5 text) of the changed items."""
+        ids = [p.id for p in changes]
+        for chunk in _chunks(ids):
+            conn.execute(_FACET.delete().where(_FACET.c.item_id.in_(chunk)))
+            if self.dialect == "sqlite":
+                conn.execute(sa.text("DELETE FROM item_fts WHERE item_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)), {"ids": list(chunk)})
+        live = [p.item for p in changes if isinstance(p.item, Item)]
+        facets = [
+            {"facet": facet, "value": value, "item_id": item.id}
+            for item in live
+            for facet, value in sorted(set(facets_of(item)))
+        ]
+        for chunk in _chunks(facets):
+            conn.execute(_FACET.insert(), list(chunk))
+        if self.dialect == "sqlite" and live:
+            rows = [{"item_id": item.id, "text": search_text(item)} for item in live]
+            for chunk in _chunks(rows):
+                conn.execute(sa.text("INSERT INTO item_fts (item_id, text) VALUES (:item_id, :text)"), list(chunk))
 
     def _record_provenance(self, conn: Connection, seen: Sequence[Prepared], ctx: MergeContext) -> None:
         rows = [
@@ -222,6 +248,14 @@ class Store:
             by_state = dict(conn.execute(query).all())
         return {"live": by_state.get(False, 0), "deleted": by_state.get(True, 0)}
 
+    def live_items_of(self, origin_id: str) -> list[LiveItem]:
+        """The origin's live items, for the sweep of its complete snapshot (one indexed query)."""
+        query = sa.select(_ITEM.c.id, _ITEM.c.kind, _ITEM.c.created, _ITEM.c.modified).where(
+            _ITEM.c.origin_id == origin_id, _ITEM.c.deleted.is_(False)
+        )
+        with self.engine.connect() as conn:
+            return [LiveItem(row.id, row.kind, row.created, row.modified) for row in conn.execute(query)]
+
     def provenance(self, item_id: str) -> list[dict]:
         query = sa.select(_PROVENANCE).where(_PROVENANCE.c.item_id == item_id).order_by(_PROVENANCE.c.source_id)
         with self.engine.connect() as conn:
@@ -245,7 +279,29 @@ def _item_row(prepared: Prepared, seq: int) -> dict:
         "language": item.language if live else None,
         "url": item.url if live else None,
         "data": item_to_json(item),
+        "search_text": search_text(item) if live else None,
     }
+
+
+FACETS = ("field", "audience", "programme", "tag")
+
+
+def facets_of(item: Item) -> list[tuple[str, str]]:
+    """The (facet, value) pairs a feed can filter an item by."""
+    pairs = [("field", f.value) for f in item.fields_of_action]
+    pairs += [("audience", a) for a in item.audience]
+    pairs += [("programme", p) for p in item.programmes]
+    pairs += [("tag", t.lower()) for t in item.tags]
+    return pairs
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def search_text(item: Item) -> str:
+    """Title, summary and the text of the content, for full-text search."""
+    content = html.unescape(_TAG.sub(" ", item.content_html or ""))
+    return " ".join(" ".join(filter(None, [item.title, item.summary, content])).split())
 
 
 def utc_now() -> datetime:

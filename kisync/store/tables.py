@@ -88,14 +88,19 @@ class SourceStateRow(SQLModel, table=True):
     updated: int = 0
     deleted: int = 0
     warnings: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
-    on_hold: str | None = Field(default=None, sa_column=Column(Text), description="why the source waits for an operator")
+    # Why the source's deletions wait for an operator (mass-deletion guard), and their approval.
+    on_hold: str | None = Field(default=None, sa_column=Column(Text))
+    deletion_approved: bool = False
 
 
 class ItemRow(SQLModel, table=True):
     """The current version of each item id, tombstones included."""
 
     __tablename__ = "item"
-    __table_args__ = (Index("ix_item_origin_seq", "origin_id", "seq"),)
+    __table_args__ = (
+        Index("ix_item_origin_seq", "origin_id", "seq"),
+        Index("ix_item_modified_id", "modified", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=2048)
     # Node-local change sequence: advanced by every insert, update and
@@ -106,13 +111,34 @@ class ItemRow(SQLModel, table=True):
     kind: str = Field(max_length=20)
     origin_id: str = Field(max_length=100)
     created: datetime = Field(sa_column=_utc_column(nullable=False))
-    modified: datetime = Field(sa_column=_utc_column(nullable=False, index=True))
+    modified: datetime = Field(sa_column=_utc_column(nullable=False))
     deleted: bool = False
     title: str | None = Field(default=None, max_length=500)
     language: str | None = Field(default=None, max_length=35)
     url: str | None = Field(default=None, max_length=2048)
     # The item as exchange-format JSON, exactly as it is served.
     data: str = Field(sa_column=Column(Text, nullable=False))
+    # Plain text of title, summary and content for full-text search: FTS5
+    # (table item_fts) on SQLite, a generated tsvector column on PostgreSQL;
+    # both are made by migration 0002 outside this model.
+    search_text: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ItemFacetRow(SQLModel, table=True):
+    """Filterable codes of live items: field of action, audience, programme, tag.
+
+    One row per (facet, value, item), so every feed filter is an indexed
+    lookup instead of a scan over JSON.
+    """
+
+    __tablename__ = "item_facet"
+    __table_args__ = (Index("ix_item_facet_item", "item_id"),)
+
+    facet: str = Field(primary_key=True, max_length=20)
+    value: str = Field(primary_key=True, max_length=100)
+    item_id: str = Field(
+        sa_column=Column(String(2048), ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+    )
 
 
 class ItemSourceRow(SQLModel, table=True):
@@ -147,3 +173,11 @@ class CounterRow(SQLModel, table=True):
 
 
 CHANGE_SEQ = "change_seq"
+# The highest change sequence of a purged tombstone: a changes-feed client
+# whose cursor is older has missed deletions and must resync.
+PURGED_SEQ = "purged_seq"
+# Tombstones modified before this moment (µs since the epoch) were purged.
+PURGED_BEFORE = "purged_before_us"
+
+# Objects the migrations create outside the SQLModel metadata.
+NOT_IN_METADATA = {"item_fts", "search", "ix_item_search"}

@@ -8,6 +8,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from kisync.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from kisync.store.db import include_name
 
 target_metadata = SQLModel.metadata
 
@@ -20,6 +21,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

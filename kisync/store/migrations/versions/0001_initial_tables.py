@@ -95,6 +95,7 @@ def upgrade() -> None:
     sa.Column('deleted', sa.Integer(), nullable=False),
     sa.Column('warnings', sa.Text(), nullable=False),
     sa.Column('on_hold', sa.Text(), nullable=True),
+    sa.Column('deletion_approved', sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.ForeignKeyConstraint(['source_id'], ['source.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('source_id')
     )
