@@ -32,6 +32,7 @@ from pydantic import (
 
 from kisync.errors import ConfigError
 from kisync.model import CentreId, HttpUrl
+from kisync.normalize.classify import DEFAULT_RULES, ClassificationRules, CodeRule, FieldRule
 from kisync.vocab import FieldOfAction, Kind
 
 ENV_PREFIX = "KISYNC_"
@@ -148,6 +149,35 @@ class LoggingSettings(_Section):
     )
 
 
+class ClassificationSettings(_Section):
+    """Keyword rules that classify RSS/Atom/JSON Feed entries (exchange items carry their own codes).
+
+    Each list replaces the shipped German rules of its dimension; an unset
+    one keeps them (``kisync/normalize/classify.py``).
+    """
+
+    fields_of_action: list[FieldRule] | None = Field(
+        default=None,
+        description="Rules `{value, keywords}` for fields of action; unset: the German defaults "
+        "(Kita -> elementarbereich, Schule -> schule, Ausbildung/KAoA -> uebergang_schule_beruf).",
+    )
+    audience: list[CodeRule] | None = Field(default=None, description="Rules for audience codes; unset: the German defaults.")
+    programmes: list[CodeRule] | None = Field(
+        default=None, description="Rules for programme codes; unset: the defaults (Rucksack KiTa, Griffbereit, KOMM-AN, …)."
+    )
+    _rules: ClassificationRules | None = PrivateAttr(default=None)
+
+    def rules(self) -> ClassificationRules:
+        """The effective rules, compiled once."""
+        if self._rules is None:
+            self._rules = ClassificationRules(
+                fields_of_action=DEFAULT_RULES.fields_of_action if self.fields_of_action is None else self.fields_of_action,
+                audience=DEFAULT_RULES.audience if self.audience is None else self.audience,
+                programmes=DEFAULT_RULES.programmes if self.programmes is None else self.programmes,
+            )
+        return self._rules
+
+
 class SourceDefaults(_Section):
     kind: Kind | None = Field(default=None, description="Kind for items that state none.")
     fields_of_action: list[FieldOfAction] = Field(
@@ -194,6 +224,9 @@ class Settings(_Section):
     tombstones: TombstoneSettings = Field(default_factory=TombstoneSettings, description="Deletions.")
     privacy: PrivacySettings = Field(default_factory=PrivacySettings, description="Personal data.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
+    classification: ClassificationSettings = Field(
+        default_factory=ClassificationSettings, description="Classification of feed entries."
+    )
     sources: list[SourceSettings] = Field(default_factory=list, description="The sources to fetch.")
 
     # Where the settings came from; not a setting.

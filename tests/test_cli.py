@@ -23,7 +23,7 @@ def test_help_lists_only_commands_that_exist():
     lines = result.stdout.split("COMMAND\n", 2)[-1].splitlines()
     listed = {line.split()[0] for line in lines if line.startswith("    ") and line[4] != " "}
     subcommands = set(build_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
-    assert listed == subcommands == {"validate", "schema", "db", "config"}
+    assert listed == subcommands == {"validate", "schema", "db", "config", "sync", "sources", "run", "serve", "worker"}
     for command in subcommands:
         assert run(command, "--help").returncode == 0
 

@@ -1,0 +1,272 @@
+"""Sources and their fetch state in the store.
+
+Sources come from ``config.yaml`` (``managed_by = "config"``, refreshed on
+every start) or are added at run time by the CLI or the admin API
+(``managed_by = "admin"``). Enabling and disabling is kept in the store
+for both; ``enabled: false`` in the file always wins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from kisync.config import SourceDefaults, SourceSettings
+from kisync.errors import KisyncError
+from kisync.store.tables import SourceRow, SourceStateRow
+
+_SOURCE = SourceRow.__table__
+_STATE = SourceStateRow.__table__
+MAX_WARNINGS = 50  # kept per source; enough to show a pattern, small enough for the API
+
+
+class SourceError(KisyncError):
+    code = "source_error"
+
+
+@dataclass
+class Source:
+    id: str
+    url: str
+    format: str
+    centre: str | None
+    relay: bool
+    interval: float
+    defaults: SourceDefaults
+    enabled: bool
+    managed_by: str
+    # fetch state
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    http_status: int | None = None
+    error: str | None = None
+    consecutive_failures: int = 0
+    next_due: datetime | None = None
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    on_hold: str | None = None
+    deletion_approved: bool = False
+
+    @property
+    def healthy(self) -> bool:
+        return self.consecutive_failures == 0 and self.on_hold is None
+
+    def is_due(self, now: datetime) -> bool:
+        return self.enabled and (self.next_due is None or self.next_due <= now)
+
+
+@dataclass
+class Outcome:
+    """What one sync of one source did; written to its state."""
+
+    attempted: datetime
+    ok: bool
+    http_status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+    next_due: datetime | None = None
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    on_hold: str | None = None
+    not_modified: bool = False
+    deletion_used: bool = False  # an operator's approval for a large deletion was spent
+
+
+class SourceRegistry:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- definitions -------------------------------------------------------------
+
+    def sync_config(self, sources: Sequence[SourceSettings], default_interval: float) -> None:
+        """Make the store's config-managed sources match the file."""
+        with self.engine.begin() as conn:
+            existing = {
+                row.id: row for row in conn.execute(sa.select(_SOURCE.c.id, _SOURCE.c.managed_by, _SOURCE.c.enabled))
+            }
+            for settings in sources:
+                values = _row_values(settings, default_interval)
+                current = existing.get(settings.id)
+                if current is None:
+                    conn.execute(_SOURCE.insert().values(**values, managed_by="config"))
+                    conn.execute(_STATE.insert().values(source_id=settings.id))
+                else:
+                    values["enabled"] = current.enabled and settings.enabled
+                    conn.execute(
+                        _SOURCE.update().where(_SOURCE.c.id == settings.id).values(**values, managed_by="config")
+                    )
+            configured = {s.id for s in sources}
+            stale = [i for i, row in existing.items() if row.managed_by == "config" and i not in configured]
+            if stale:
+                conn.execute(_SOURCE.delete().where(_SOURCE.c.id.in_(stale)))
+
+    def add(self, settings: SourceSettings, default_interval: float) -> Source:
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(_SOURCE.c.id).where(_SOURCE.c.id == settings.id)).first():
+                raise SourceError(f"source {settings.id!r} exists already")
+            conn.execute(_SOURCE.insert().values(**_row_values(settings, default_interval), managed_by="admin"))
+            conn.execute(_STATE.insert().values(source_id=settings.id))
+        return self.get(settings.id)
+
+    def update(self, source_id: str, settings: SourceSettings, default_interval: float) -> Source:
+        current = self.get(source_id)
+        if current.managed_by == "config":
+            raise SourceError(f"source {source_id!r} is defined in config.yaml: change it there")
+        values = _row_values(settings, default_interval)
+        values.pop("id")
+        with self.engine.begin() as conn:
+            conn.execute(_SOURCE.update().where(_SOURCE.c.id == source_id).values(**values))
+        return self.get(source_id)
+
+    def remove(self, source_id: str) -> None:
+        source = self.get(source_id)
+        if source.managed_by == "config":
+            raise SourceError(f"source {source_id!r} is defined in config.yaml: remove it there")
+        with self.engine.begin() as conn:
+            conn.execute(_STATE.delete().where(_STATE.c.source_id == source_id))
+            conn.execute(_SOURCE.delete().where(_SOURCE.c.id == source_id))
+
+    def set_enabled(self, source_id: str, enabled: bool) -> Source:
+        self.get(source_id)
+        with self.engine.begin() as conn:
+            conn.execute(_SOURCE.update().where(_SOURCE.c.id == source_id).values(enabled=enabled))
+            if enabled:
+                # Fetch a re-enabled source at the next tick, not after its old back-off.
+                conn.execute(_STATE.update().where(_STATE.c.source_id == source_id).values(next_due=None))
+        return self.get(source_id)
+
+    def approve_deletion(self, source_id: str) -> Source:
+        """An operator confirms that the large deletion a snapshot asked for is intended."""
+        self.get(source_id)
+        with self.engine.begin() as conn:
+            conn.execute(
+                _STATE.update()
+                .where(_STATE.c.source_id == source_id)
+                .values(deletion_approved=True, next_due=None)
+            )
+        return self.get(source_id)
+
+    # -- reading -----------------------------------------------------------------
+
+    def _select(self):
+        return sa.select(_SOURCE, *[c for c in _STATE.columns if c.name != "source_id"]).select_from(
+            _SOURCE.outerjoin(_STATE, _STATE.c.source_id == _SOURCE.c.id)
+        )
+
+    def list(self) -> list[Source]:
+        with self.engine.connect() as conn:
+            return [_source(row) for row in conn.execute(self._select().order_by(_SOURCE.c.id))]
+
+    def get(self, source_id: str) -> Source:
+        with self.engine.connect() as conn:
+            row = conn.execute(self._select().where(_SOURCE.c.id == source_id)).first()
+        if row is None:
+            raise SourceError(f"no source {source_id!r}")
+        return _source(row)
+
+    def select(self, ids: Iterable[str] = (), *, due_at: datetime | None = None) -> list[Source]:
+        """Named sources (even disabled ones are refused by name), or every enabled one, or the due ones."""
+        ids = list(ids)
+        if ids:
+            sources = [self.get(i) for i in ids]
+            disabled = [s.id for s in sources if not s.enabled]
+            if disabled:
+                raise SourceError(f"source(s) disabled: {', '.join(disabled)} (kisync sources enable ID)")
+            return sources
+        sources = [s for s in self.list() if s.enabled]
+        if due_at is not None:
+            sources = [s for s in sources if s.is_due(due_at)]
+        return sources
+
+    # -- state -------------------------------------------------------------------
+
+    def record(self, source_id: str, outcome: Outcome) -> None:
+        values: dict[str, Any] = {
+            "last_attempt": outcome.attempted,
+            "http_status": outcome.http_status,
+            "next_due": outcome.next_due,
+        }
+        if outcome.ok:
+            values.update(
+                last_success=outcome.attempted,
+                error=None,
+                consecutive_failures=0,
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                seen=outcome.seen,
+                new=outcome.new,
+                updated=outcome.updated,
+                deleted=outcome.deleted,
+                on_hold=outcome.on_hold,
+            )
+            if outcome.cursor is not None:
+                values["cursor"] = outcome.cursor
+            if not outcome.not_modified:
+                values["warnings"] = json.dumps(outcome.warnings[:MAX_WARNINGS], ensure_ascii=False)
+            if outcome.deletion_used:
+                values["deletion_approved"] = False
+        else:
+            values.update(error=outcome.error, consecutive_failures=_STATE.c.consecutive_failures + 1)
+        with self.engine.begin() as conn:
+            conn.execute(_STATE.update().where(_STATE.c.source_id == source_id).values(**values))
+
+
+def _row_values(settings: SourceSettings, default_interval: float) -> dict[str, Any]:
+    return {
+        "id": settings.id,
+        "url": settings.url,
+        "format": settings.format,
+        "centre_id": settings.centre,
+        "relay": settings.relay,
+        "interval": int(settings.interval or default_interval),
+        "defaults": settings.defaults.model_dump_json(),
+        "enabled": settings.enabled,
+    }
+
+
+def _source(row) -> Source:
+    m = row._mapping
+    return Source(
+        id=m["id"],
+        url=m["url"],
+        format=m["format"],
+        centre=m["centre_id"],
+        relay=m["relay"],
+        interval=float(m["interval"]),
+        defaults=SourceDefaults.model_validate_json(m["defaults"] or "{}"),
+        enabled=m["enabled"],
+        managed_by=m["managed_by"],
+        etag=m["etag"],
+        last_modified=m["last_modified"],
+        cursor=m["cursor"],
+        last_attempt=m["last_attempt"],
+        last_success=m["last_success"],
+        http_status=m["http_status"],
+        error=m["error"],
+        consecutive_failures=m["consecutive_failures"] or 0,
+        next_due=m["next_due"],
+        seen=m["seen"] or 0,
+        new=m["new"] or 0,
+        updated=m["updated"] or 0,
+        deleted=m["deleted"] or 0,
+        warnings=json.loads(m["warnings"] or "[]"),
+        on_hold=m["on_hold"],
+        deletion_approved=bool(m["deletion_approved"]),
+    )
