@@ -70,7 +70,7 @@ def _cmd_config_reference(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace, *, one_shot: bool = True):
     """Settings and an engine on a migrated database, with config sources registered."""
     from kisync.config import load_settings
     from kisync.logs import configure_logging
@@ -79,7 +79,7 @@ def _open(args: argparse.Namespace):
 
     settings = load_settings(args.config)
     # One-shot commands print their own report; their logs only add detail with --verbose.
-    level = settings.logging.level if getattr(args, "verbose", False) else "WARNING"
+    level = "WARNING" if one_shot and not getattr(args, "verbose", False) else settings.logging.level
     configure_logging(level, settings.logging.format)
     engine = open_engine(settings.database.url)
     SourceRegistry(engine).sync_config(settings.sources, settings.sync.default_interval)
@@ -108,7 +108,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from kisync.runner import run
 
-    settings, engine = _open(args)
+    settings, engine = _open(args, one_shot=False)
     web = args.command in ("run", "serve")
     worker = args.command in ("run", "worker")
     return run(settings, engine, web=web, worker=worker)

@@ -121,6 +121,11 @@ class SyncSettings(_Section):
     default_interval: Seconds = Field(default=3600, description="Interval for sources that set none (seconds or 15m, 1h).")
     min_interval: Seconds = Field(default=300, description="Lower bound for intervals and server hints.")
     max_backoff: Seconds = Field(default=86400, description="Upper bound of the back-off after failures.")
+    tick: Seconds = Field(default=5, description="How often a worker looks for due sources.")
+    lease: Seconds = Field(
+        default=900,
+        description="How long a worker's claim on a source lasts; a crashed worker's claims lapse after it.",
+    )
     max_deletion_share: float = Field(
         default=0.5,
         ge=0,

@@ -200,3 +200,21 @@ def test_facets_and_search_text_follow_the_current_version(store: Store, engine)
         assert conn.execute(sa.text("SELECT count(*) FROM item_facet")).scalar() == 0
         if engine.dialect.name == "sqlite":
             assert conn.execute(sa.text("SELECT count(*) FROM item_fts")).scalar() == 0
+
+
+def test_purge_removes_old_tombstones_and_records_the_horizon(store: Store, engine):
+    from kisync.store.maintenance import purge_tombstones, tidy, tombstone_horizon
+
+    store.merge([tombstone("https://example.org/old", minutes=1), tombstone("https://example.org/new", minutes=500),
+                 live("https://example.org/live", minutes=2)], RELAY)
+    assert tombstone_horizon(engine) is None
+    old_seq = next(seq for seq, data in store.changes() if "/old" in data)
+    before = T0 + timedelta(minutes=100)
+    assert purge_tombstones(engine, before) == 1
+    assert set(store.versions()) == {"https://example.org/new", "https://example.org/live"}
+    assert tombstone_horizon(engine) == before
+    with engine.connect() as conn:
+        purged_seq = conn.execute(sa.text("SELECT value FROM counter WHERE name = 'purged_seq'")).scalar()
+    assert purged_seq == old_seq
+    assert purge_tombstones(engine, before) == 0
+    tidy(engine)
