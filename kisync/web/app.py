@@ -1,0 +1,179 @@
+"""The web app: routes, middlewares, and what the handlers share.
+
+``create_app(settings, engine)`` builds it; ``kisync serve``/``kisync run``
+start it with ``AccessLogger`` (``web.AppRunner(app, access_log_class=
+AccessLogger)``), which logs method, path, status and time, never headers,
+so the admin token cannot reach a log.
+
+A syncer in the same process makes its changes visible at once with
+``app[SEQ].bump(result.last_seq)``; a worker in the same process sets
+``trigger_sync`` so that POST /api/v1/admin/sources/{id}/sync can reach it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from sqlalchemy.engine import Engine
+
+from kisync.config import Settings
+from kisync.sources import SourceRegistry
+from kisync.web import admin, api, ops, syndication
+from kisync.web.caching import ChangeSeq, RenderCache
+from kisync.web.context import CONTEXT, SEQ, TRIGGER_SYNC, TriggerSync, WebContext
+from kisync.web.errors import error_middleware
+from kisync.web.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from kisync.web.public import Publication
+
+access_log = logging.getLogger("kisync.web.access")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: object
+    name: str
+    cors: bool = False  # read-only JSON: browsers on other sites may read it
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/feed.rss", syndication.feed_rss, "feed_rss"),
+    Route("GET", "/feed.atom", syndication.feed_atom, "feed_atom"),
+    Route("GET", "/feed.json", syndication.feed_json, "feed_json", cors=True),
+    Route("GET", "/api/v1/items", api.list_items, "items", cors=True),
+    Route("GET", "/api/v1/items.csv", api.items_csv, "items_csv"),
+    # The id is a URI: percent-encoded in the path, slashes included.
+    Route("GET", "/api/v1/items/{id:.+}", api.get_item, "item", cors=True),
+    Route("GET", "/api/v1/changes", api.changes, "changes", cors=True),
+    Route("GET", "/api/v1/snapshot", api.snapshot, "snapshot", cors=True),
+    Route("GET", "/api/v1/centres", api.centres, "centres", cors=True),
+    Route("GET", "/api/v1/sources", api.sources, "sources", cors=True),
+    Route("GET", "/api/v1/stats", api.stats, "stats", cors=True),
+    Route("GET", "/sources.opml", syndication.sources_opml, "sources_opml"),
+    Route("GET", "/healthz", ops.healthz, "healthz"),
+    Route("GET", "/readyz", ops.readyz, "readyz"),
+    Route("GET", "/metrics", ops.metrics, "metrics"),
+    Route("GET", "/openapi.json", ops.openapi, "openapi", cors=True),
+    Route("POST", "/api/v1/admin/sources", admin.add_source, "admin_add_source"),
+    Route("PUT", "/api/v1/admin/sources/{id}", admin.update_source, "admin_update_source"),
+    Route("DELETE", "/api/v1/admin/sources/{id}", admin.remove_source, "admin_remove_source"),
+    Route("POST", "/api/v1/admin/sources/{id}/enable", admin.enable_source, "admin_enable_source"),
+    Route("POST", "/api/v1/admin/sources/{id}/disable", admin.disable_source, "admin_disable_source"),
+    Route("POST", "/api/v1/admin/sources/{id}/sync", admin.sync_source, "admin_sync_source"),
+]
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Last-Modified, Content-Disposition",
+}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Accept-Language, If-None-Match, If-Modified-Since",
+    "Access-Control-Max-Age": "86400",
+}
+_CORS_PATHS = {web.DynamicResource(r.path).canonical if "{" in r.path else r.path for r in ROUTES if r.cors}
+
+
+def _route_template(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(unmatched)"
+
+
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight (Fetch standard, "CORS protocol") for the read-only JSON endpoints."""
+    return web.Response(status=204, headers=PREFLIGHT_HEADERS)
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler) -> web.StreamResponse:
+    response = await handler(request)
+    if _route_template(request) in _CORS_PATHS:
+        response.headers.update(CORS_HEADERS)
+    return response
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    response = await handler(request)
+    route = _route_template(request)
+    HTTP_REQUESTS.labels(route, str(response.status)).inc()
+    HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One structured line per request; no headers, so no token, ever."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "bytes": response.body_length,
+                "duration_ms": round(time * 1000, 1),
+                "remote": request.remote,
+            },
+        )
+
+
+RUNNER_OPTIONS = {"access_log_class": AccessLogger, "access_log": access_log}
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    trigger_sync: TriggerSync | None = None,
+    admin_token: str | None = None,
+    cache: RenderCache | None = None,
+) -> web.Application:
+    """The web app on a migrated database.
+
+    ``admin_token`` defaults to the environment's ``KISYNC_ADMIN_TOKEN``;
+    without a token the admin API answers 404.
+    """
+    token = admin_token if admin_token is not None else os.environ.get(admin.ENV_TOKEN, "")
+    seq = ChangeSeq(engine)
+    ctx = WebContext(
+        settings=settings,
+        engine=engine,
+        publication=Publication.from_settings(settings),
+        seq=seq,
+        cache=cache or RenderCache(),
+        sources=SourceRegistry(engine),
+        admin_token=token.encode() if token else None,
+    )
+    app = web.Application(middlewares=[metrics_middleware, cors_middleware, error_middleware])
+    app[CONTEXT] = ctx
+    app[SEQ] = seq
+    if trigger_sync is not None:
+        app[TRIGGER_SYNC] = trigger_sync
+    app[ops.OPENAPI_KEY] = ops.render_openapi(settings)
+    _add_routes(app)
+    return app
+
+
+def _add_routes(app: web.Application) -> None:
+    resources: dict[str, web.Resource] = {}
+    for route in ROUTES:
+        resource = resources.get(route.path)
+        if resource is None:
+            resource = resources[route.path] = app.router.add_resource(route.path, name=route.name)
+            if route.cors:
+                resource.add_route("OPTIONS", preflight)
+        resource.add_route(route.method, route.handler)  # type: ignore[arg-type]
+        if route.method == "GET":
+            resource.add_route("HEAD", route.handler)  # type: ignore[arg-type]

@@ -1,0 +1,107 @@
+"""Prometheus metrics.
+
+``FETCHES`` and ``FETCH_SECONDS`` are updated by the sync code; they live
+in a registry of our own (``REGISTRY``), not prometheus-client's global
+one, so that tests and several apps in one process never register a name
+twice. Store gauges (items by kind, failing sources) are computed from
+the database at scrape time by ``StoreCollector``, one per scrape, so a
+scrape always shows the store as it is, whoever wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+
+from kisync.store.tables import SourceRow, SourceStateRow
+from kisync.vocab import Kind
+from kisync.web import query as q
+from kisync.web.caching import read_counters
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+FETCHES = Counter(
+    "kisync_fetches_total",
+    "Fetches of sources, by outcome (ok, not_modified, error, ...).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+# Buckets from a fast conditional GET to the total timeout of a slow source.
+FETCH_SECONDS = Histogram(
+    "kisync_fetch_seconds",
+    "Duration of one fetch of one source, in seconds.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
+)
+HTTP_REQUESTS = Counter(
+    "kisync_http_requests_total",
+    "HTTP requests answered, by route template and status.",
+    ["route", "status"],
+    registry=REGISTRY,
+)
+HTTP_SECONDS = Histogram(
+    "kisync_http_request_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+    registry=REGISTRY,
+)
+
+_SOURCE = SourceRow.__table__
+_STATE = SourceStateRow.__table__
+
+
+class StoreCollector(Collector):
+    """Gauges read from the store when scraped."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self.engine.connect() as conn:
+            by_kind = q.live_counts_by_kind(conn)
+            tombstones = q.tombstone_count(conn)
+            enabled = sa.select(sa.func.count()).select_from(_SOURCE).where(_SOURCE.c.enabled.is_(True))
+            failing = (
+                sa.select(sa.func.count())
+                .select_from(_SOURCE.join(_STATE, _STATE.c.source_id == _SOURCE.c.id))
+                .where(_SOURCE.c.enabled.is_(True), _STATE.c.consecutive_failures > 0)
+            )
+            on_hold = (
+                sa.select(sa.func.count())
+                .select_from(_SOURCE.join(_STATE, _STATE.c.source_id == _SOURCE.c.id))
+                .where(_SOURCE.c.enabled.is_(True), _STATE.c.on_hold.is_not(None))
+            )
+            n_enabled = conn.execute(enabled).scalar_one()
+            n_failing = conn.execute(failing).scalar_one()
+            n_on_hold = conn.execute(on_hold).scalar_one()
+        seq, purged = read_counters(self.engine)
+
+        items = GaugeMetricFamily("kisync_items", "Live items in the store, by kind.", labels=["kind"])
+        for kind in Kind:
+            items.add_metric([kind.value], by_kind.get(kind.value, 0))
+        yield items
+        yield GaugeMetricFamily("kisync_tombstones", "Deletions (tombstones) kept in the store.", value=tombstones)
+        yield GaugeMetricFamily("kisync_sources_enabled", "Enabled sources.", value=n_enabled)
+        yield GaugeMetricFamily(
+            "kisync_sources_failing", "Enabled sources whose last fetch failed.", value=n_failing
+        )
+        yield GaugeMetricFamily(
+            "kisync_sources_on_hold", "Enabled sources whose deletions wait for an operator.", value=n_on_hold
+        )
+        yield GaugeMetricFamily("kisync_change_seq", "The store's change sequence.", value=seq)
+        yield GaugeMetricFamily("kisync_purged_seq", "Highest change sequence of a purged tombstone.", value=purged)
+
+
+def render_metrics(engine: Engine) -> bytes:
+    """The process metrics and the store gauges, in the Prometheus text format."""
+    store = CollectorRegistry(auto_describe=False)
+    store.register(StoreCollector(engine))
+    return generate_latest(REGISTRY) + generate_latest(store)

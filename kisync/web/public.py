@@ -1,0 +1,55 @@
+"""What every public output does to a stored item before it leaves the node.
+
+One function for every path (feeds, API, CSV, snapshot, changes), so that
+no output can forget a rule:
+
+- privacy: unless ``privacy.publish_contacts`` is set, the personal parts
+  of ``contact`` (name, e-mail, phone) are removed; the organisation and
+  its URL stay (DESIGN.md, "Canonical item");
+- federation: this node's centre is appended to ``via`` unless the item is
+  our own or ``via`` already ends with us (DESIGN.md, "Federation rules").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kisync.config import Settings
+
+PERSONAL_CONTACT_FIELDS = ("name", "email", "phone")
+MAX_VIA = 100
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The settings that shape public outputs."""
+
+    node_centre: str
+    publish_contacts: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Publication:
+        return cls(settings.node.centre, settings.privacy.publish_contacts)
+
+
+def publish_item(data: dict[str, Any], publication: Publication) -> dict[str, Any]:
+    """The item (exchange-format dict, as stored) as this node publishes it. Changes ``data`` in place."""
+    contact = data.get("contact")
+    if isinstance(contact, dict) and not publication.publish_contacts:
+        for key in PERSONAL_CONTACT_FIELDS:
+            contact.pop(key, None)
+    origin = data.get("origin") or {}
+    via = list(data.get("via") or [])
+    ours = origin.get("id") == publication.node_centre
+    # The model allows 100 hops; a longer path is informational anyway.
+    if not ours and (not via or via[-1] != publication.node_centre) and len(via) < MAX_VIA:
+        via.append(publication.node_centre)
+    data["via"] = via
+    return data
+
+
+def publish_json(stored: str, publication: Publication) -> dict[str, Any]:
+    """The stored JSON of an item, parsed and published."""
+    return publish_item(json.loads(stored), publication)
