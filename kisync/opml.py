@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from xml.parsers import expat
 
 from kisync.config import SourceSettings
 from kisync.errors import ParseError
@@ -32,6 +33,7 @@ def render_opml(sources: Sequence[Source], *, title: str) -> bytes:
             "text": source.id,
             "title": source.id,
             "xmlUrl": source.url,
+            f"{{{NS}}}id": source.id,
             f"{{{NS}}}format": source.format,
             f"{{{NS}}}interval": str(int(source.interval)),
         }
@@ -49,10 +51,28 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100] or "source"
 
 
-def parse_opml(data: bytes, *, centre: str | None = None) -> list[SourceSettings]:
-    head = data[:4096].decode("utf-8", "replace")
-    if "<!DOCTYPE" in head.upper() or "<!ENTITY" in head.upper():
+def _refuse_doctype(data: bytes) -> None:
+    """ParseError when the document has a DOCTYPE (and so, possibly, entity declarations).
+
+    Asked of expat itself rather than of the text: a DOCTYPE may follow a long
+    comment, or hide in UTF-16, where a look at the first bytes misses it.
+    The handler fires at the DOCTYPE's start, before any entity is declared.
+    """
+
+    def refuse(*_: object) -> None:
         raise ParseError("OPML: DOCTYPE and entity declarations are not allowed")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as error:
+        raise ParseError(f"OPML: invalid XML: {error}") from None
+
+
+def parse_opml(data: bytes, *, centre: str | None = None) -> list[SourceSettings]:
+    _refuse_doctype(data)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as error:
@@ -65,7 +85,8 @@ def parse_opml(data: bytes, *, centre: str | None = None) -> list[SourceSettings
         url = outline.get("xmlUrl")
         if not url:
             continue  # a folder outline
-        source_id = _slug(outline.get(f"{{{NS}}}id") or outline.get("title") or outline.get("text") or url)
+        # Our own export names the id exactly; a title only suggests one ("Stadt Köln" -> "stadt-k-ln").
+        source_id = outline.get(f"{{{NS}}}id") or _slug(outline.get("title") or outline.get("text") or url)
         while source_id in ids:
             source_id = f"{source_id}-{number}"
         ids.add(source_id)

@@ -153,13 +153,17 @@ class SourceRegistry:
         return self.get(source_id)
 
     def approve_deletion(self, source_id: str) -> Source:
-        """An operator confirms that the large deletion a snapshot asked for is intended."""
+        """An operator confirms that the large deletion a snapshot asked for is intended.
+
+        The validators go too: the held snapshot is unchanged, and a conditional
+        GET would be answered 304, so the approval would wait for the next edit.
+        """
         self.get(source_id)
         with self.engine.begin() as conn:
             conn.execute(
                 _STATE.update()
                 .where(_STATE.c.source_id == source_id)
-                .values(deletion_approved=True, next_due=None)
+                .values(deletion_approved=True, next_due=None, etag=None, last_modified=None)
             )
         return self.get(source_id)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -77,18 +77,34 @@ class _Accumulated:
 
 
 class Syncer:
-    def __init__(self, settings: Settings, engine: Engine, *, now: Callable[[], datetime] | None = None):
+    """Syncs sources into the store.
+
+    ``allow_addresses`` is handed to the Fetcher that ``sync_sources`` opens:
+    exact (address, port) pairs the SSRF guard lets through. It exists for
+    tests, whose servers run on loopback; production code never passes it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        now: Callable[[], datetime] | None = None,
+        allow_addresses: Iterable[tuple[str, int]] = (),
+    ):
         self.settings = settings
         self.store = Store(engine)
         self.registry = SourceRegistry(engine)
         self.now = now or (lambda: datetime.now(UTC))
         self.bounds = Bounds(settings.sync.min_interval, settings.sync.max_backoff)
+        self.allow_addresses = list(allow_addresses)
 
     async def sync_sources(
         self, sources: Sequence[Source], progress: Callable[[SyncReport], None] | None = None
     ) -> list[SyncReport]:
         contact = self.settings.node.contact_url or self.settings.node.base_url
-        async with Fetcher(self.settings.fetch, user_agent=user_agent(__version__, contact)) as fetcher:
+        agent = user_agent(__version__, contact)
+        async with Fetcher(self.settings.fetch, user_agent=agent, allow_addresses=self.allow_addresses) as fetcher:
 
             async def one(source: Source) -> SyncReport:
                 report = await self.sync_source(fetcher, source)
@@ -108,6 +124,9 @@ class Syncer:
             outcome = self._failure(source, attempted, error)
         except KisyncError as error:  # e.g. a StorageError: recorded, the other sources go on
             outcome = self._failure(source, attempted, error)
+        except Exception as error:  # a bug, met in one source's data: it must not end the others' run
+            log.exception("sync crashed", extra={"source_id": source.id, "url": safe_url(url)})
+            outcome = self._failure(source, attempted, KisyncError(f"internal error: {type(error).__name__}: {error}"))
         duration = time.monotonic() - started
         await asyncio.to_thread(self.registry.record, source.id, outcome)
         report = SyncReport(
@@ -170,7 +189,10 @@ class Syncer:
                 items = items + tombstones
             merged = await asyncio.to_thread(self.store.merge, items, self._context(source, attempted))
             totals.add(merged)
-            cursor = doc.cursor or cursor
+            # Only a changes feed is continued from its cursor; a snapshot is read whole every time
+            # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`).
+            if not doc.complete:
+                cursor = doc.cursor or cursor
             pages += 1
             if not doc.next_url or pages >= MAX_PAGES:
                 break
@@ -211,7 +233,10 @@ class Syncer:
         batch = normalize_document(doc, ctx)
         warnings = [{"where": w.where, "code": w.code, "message": w.message} for w in doc.warnings + batch.warnings]
         if not batch.items and (doc.exchange_items or doc.entries):
-            raise ParseError(f"no usable item among {len(doc.exchange_items or doc.entries)}: {warnings[0]['message']}")
+            # Name an item's own problem: the document's warnings (a missing `generated`) come first
+            # in `warnings` but are not why nothing could be used.
+            first = (batch.warnings or doc.warnings)[0]
+            raise ParseError(f"no usable item among {len(doc.exchange_items or doc.entries)}: {first.message}")
         return doc, batch.items, warnings
 
     def _sweep(self, source: Source, doc: ParsedDocument, now: datetime) -> tuple[str | None, bool, list[Tombstone]]:
@@ -234,7 +259,9 @@ class Syncer:
             max_share=self.settings.sync.max_deletion_share,
             approved=source.deletion_approved,
         )
-        return plan.held, bool(plan.tombstones) and plan.share > self.settings.sync.max_deletion_share, plan.tombstones
+        # An approval is for the next snapshot only, whatever it deletes: left standing, it would
+        # wave through a later, unrelated mass deletion.
+        return plan.held, source.deletion_approved, plan.tombstones
 
     def _context(self, source: Source, now: datetime) -> MergeContext:
         return MergeContext(

@@ -66,11 +66,18 @@ def plan_sweep(
         for item in missing
     ]
     plan = SweepPlan(tombstones=tombstones, stored=len(live), held=None)
-    if tombstones and plan.share > max_share and not approved:
-        held = (
-            f"the snapshot would delete {len(tombstones)} of {len(live)} items of {origin.id} "
-            f"({plan.share:.0%}, more than sync.max_deletion_share {max_share:.0%}); nothing was deleted. "
-            "If this is intended, approve it: kisync sources approve-deletion SOURCE_ID"
-        )
-        return SweepPlan(tombstones=[], stored=len(live), held=held)
-    return plan
+    if not tombstones or approved:
+        return plan
+    if plan.share > max_share:
+        why = f"{plan.share:.0%}, more than sync.max_deletion_share {max_share:.0%}"
+    elif not present_ids:
+        # An empty snapshot is a broken export far more often than a centre that stopped
+        # all its work: never deleted from without an operator, whatever the share allows.
+        why = "the snapshot lists no items at all"
+    else:
+        return plan
+    held = (
+        f"the snapshot would delete {len(tombstones)} of {len(live)} items of {origin.id} ({why}); nothing was deleted. "
+        "If this is intended, approve it: kisync sources approve-deletion SOURCE_ID"
+    )
+    return SweepPlan(tombstones=[], stored=len(live), held=held)
