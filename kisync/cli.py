@@ -100,7 +100,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     if not sources:
         print("no source is due (use --all to sync every enabled source)")
         return EXIT_OK
-    reports = asyncio.run(syncer.sync_sources(sources, progress=Progress(len(sources))))
+    try:
+        reports = asyncio.run(syncer.sync_sources(sources, progress=Progress(len(sources))))
+    finally:
+        engine.dispose()
     print(summary(reports))
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from kisync.config import SourceDefaults, SourceSettings
 from kisync.errors import KisyncError
+from kisync.store.db import dialect_insert
 from kisync.store.tables import SourceRow, SourceStateRow
 
 _SOURCE = SourceRow.__table__
@@ -97,6 +98,7 @@ class SourceRegistry:
 
     def sync_config(self, sources: Sequence[SourceSettings], default_interval: float) -> None:
         """Make the store's config-managed sources match the file."""
+        insert = dialect_insert(self.engine)
         with self.engine.begin() as conn:
             existing = {
                 row.id: row for row in conn.execute(sa.select(_SOURCE.c.id, _SOURCE.c.managed_by, _SOURCE.c.enabled))
@@ -105,8 +107,9 @@ class SourceRegistry:
                 values = _row_values(settings, default_interval)
                 current = existing.get(settings.id)
                 if current is None:
-                    conn.execute(_SOURCE.insert().values(**values, managed_by="config"))
-                    conn.execute(_STATE.insert().values(source_id=settings.id))
+                    # DO NOTHING: several workers starting at once register the same file.
+                    conn.execute(insert(_SOURCE).values(**values, managed_by="config").on_conflict_do_nothing())
+                    conn.execute(insert(_STATE).values(source_id=settings.id).on_conflict_do_nothing())
                 else:
                     values["enabled"] = current.enabled and settings.enabled
                     conn.execute(

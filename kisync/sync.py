@@ -24,12 +24,14 @@ from kisync.config import Settings
 from kisync.errors import FetchError, KisyncError, ParseError
 from kisync.fetch import Fetcher, FetchResult, user_agent
 from kisync.logs import safe_url
+from kisync.metrics import FETCH_SECONDS, FETCHES
 from kisync.model import Centre, Item, Tombstone
 from kisync.normalize import NormalizeContext, normalize_document
 from kisync.parse import parse_document
 from kisync.parse.types import ParsedDocument
 from kisync.schedule import Bounds, next_due_after_failure, next_due_after_success
 from kisync.sources import Outcome, Source, SourceRegistry
+from kisync.store.maintenance import tombstone_horizon
 from kisync.store.merge import MergeContext
 from kisync.store.repository import MergeResult, Store
 from kisync.store.sweep import plan_sweep
@@ -128,6 +130,8 @@ class Syncer:
             log.exception("sync crashed", extra={"source_id": source.id, "url": safe_url(url)})
             outcome = self._failure(source, attempted, KisyncError(f"internal error: {type(error).__name__}: {error}"))
         duration = time.monotonic() - started
+        FETCHES.labels("not_modified" if outcome.not_modified else "ok" if outcome.ok else "error").inc()
+        FETCH_SECONDS.observe(duration)
         await asyncio.to_thread(self.registry.record, source.id, outcome)
         report = SyncReport(
             source_id=source.id,
@@ -177,6 +181,7 @@ class Syncer:
                 on_hold=source.on_hold,
             )
         totals = _Accumulated()
+        context = await asyncio.to_thread(self._context, source, attempted)
         on_hold, deletion_used, cursor = None, False, None
         page, pages = result, 0
         while True:
@@ -187,7 +192,7 @@ class Syncer:
                 hold, used, tombstones = await asyncio.to_thread(self._sweep, source, doc, attempted)
                 on_hold, deletion_used = hold, deletion_used or used
                 items = items + tombstones
-            merged = await asyncio.to_thread(self.store.merge, items, self._context(source, attempted))
+            merged = await asyncio.to_thread(self.store.merge, items, context)
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
             # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`).
@@ -251,7 +256,7 @@ class Syncer:
         except PydanticValidationError:
             return None, False, []
         plan = plan_sweep(
-            self.store.live_items_of(publisher),
+            self.store.live_items_of(publisher, source.id),
             present,
             origin=origin,
             generated=doc.generated,
@@ -270,6 +275,8 @@ class Syncer:
             source_id=source.id,
             source_centre=source.centre,
             relay=source.relay,
+            # Only relays are held to the horizon (DESIGN.md, tombstone retention).
+            tombstone_horizon=tombstone_horizon(self.store.engine) if source.relay else None,
         )
 
 

@@ -156,3 +156,14 @@ def test_tombstone_beats_every_older_live_version(live_minutes, tomb_minutes, rn
 def test_older_version_never_overwrites_newer(base, delta):
     newer, older = live(minutes=base + delta, title="neu"), live(minutes=base, title="alt")
     assert apply_in_batches([newer, older], [1, 1]) == {newer.id: version_key(newer)}
+
+
+def test_stamped_version_delivered_again_is_unchanged():
+    ctx = MergeContext(node_centre="ki-05315", now=NOW, source_id="wesel", source_centre="ki-05170")
+    before, after = live(minutes=1, title="Alt"), live(minutes=1, title="Neu")
+    stored = stored_of(before, reported_modified=before.modified, reported_hash=content_hash(before))
+    stamped = merge_items({before.id: stored}, [after], ctx).updates[0]
+    now_stored = StoredVersion(stamped.version_key, "ki-05170", stamped.item.modified,
+                               reported_modified=stamped.reported_modified, reported_hash=stamped.reported_hash)
+    again = merge_items({before.id: now_stored}, [after], ctx)
+    assert len(again.unchanged) == 1 and again.stale == 0 and not again.changes and not again.warnings

@@ -103,6 +103,15 @@ def require_migrated(engine: Engine) -> None:
         )
 
 
+def dialect_insert(engine: Engine):
+    """The backend's INSERT with ON CONFLICT support (both SQLite and PostgreSQL have it)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def open_engine(url: str) -> Engine:
     """An engine on a migrated database, or a StorageError that says what to run."""
     engine = create_engine(url)

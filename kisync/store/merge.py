@@ -173,6 +173,16 @@ def _accept(
     if (
         not ctx.relay
         and current is not None
+        and current.reported_modified == item.modified
+        and current.reported_hash == digest
+        and current.modified != item.modified
+    ):
+        # The very version we stamped last time, delivered again unchanged:
+        # it is the stored version, not an older one.
+        item = item.model_copy(update={"modified": current.modified})
+    elif (
+        not ctx.relay
+        and current is not None
         and current.reported_hash is not None
         and current.reported_modified == item.modified
         and current.reported_hash != digest

@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.engine import Connection, Engine
 
 from kisync.model import AnyItem, Item, Tombstone
+from kisync.store.db import dialect_insert
 from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
 from kisync.store.sweep import LiveItem
 from kisync.store.tables import CHANGE_SEQ, CounterRow, ItemFacetRow, ItemRow, ItemSourceRow
@@ -72,11 +73,7 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.dialect = engine.dialect.name
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        self._insert = insert
+        self._insert = dialect_insert(engine)
 
     # -- writing ---------------------------------------------------------------
 
@@ -248,13 +245,29 @@ class Store:
             by_state = dict(conn.execute(query).all())
         return {"live": by_state.get(False, 0), "deleted": by_state.get(True, 0)}
 
-    def live_items_of(self, origin_id: str) -> list[LiveItem]:
-        """The origin's live items, for the sweep of its complete snapshot (one indexed query)."""
-        query = sa.select(_ITEM.c.id, _ITEM.c.kind, _ITEM.c.created, _ITEM.c.modified).where(
-            _ITEM.c.origin_id == origin_id, _ITEM.c.deleted.is_(False)
+    def live_items_of(self, origin_id: str, source_id: str | None = None) -> list[LiveItem]:
+        """The origin's live items, for the sweep of its complete snapshot (one indexed query).
+
+        ``reported`` is the ``modified`` the source itself last delivered: a
+        sloppy origin's item carries our stamp in ``modified``, which is
+        later than any snapshot the origin will ever generate.
+        """
+        provenance = _PROVENANCE.alias("p")
+        query = (
+            sa.select(_ITEM.c.id, _ITEM.c.kind, _ITEM.c.created, _ITEM.c.modified, provenance.c.reported_modified)
+            .select_from(
+                _ITEM.outerjoin(
+                    provenance,
+                    sa.and_(provenance.c.item_id == _ITEM.c.id, provenance.c.source_id == (source_id or "")),
+                )
+            )
+            .where(_ITEM.c.origin_id == origin_id, _ITEM.c.deleted.is_(False))
         )
         with self.engine.connect() as conn:
-            return [LiveItem(row.id, row.kind, row.created, row.modified) for row in conn.execute(query)]
+            return [
+                LiveItem(row.id, row.kind, row.created, row.modified, row.reported_modified or row.modified)
+                for row in conn.execute(query)
+            ]
 
     def provenance(self, item_id: str) -> list[dict]:
         query = sa.select(_PROVENANCE).where(_PROVENANCE.c.item_id == item_id).order_by(_PROVENANCE.c.source_id)

@@ -20,7 +20,12 @@ class LiveItem:
     id: str
     kind: str
     created: datetime
-    modified: datetime
+    modified: datetime  # as stored (perhaps stamped by us)
+    reported: datetime | None = None  # as the origin last reported it
+
+    @property
+    def origin_modified(self) -> datetime:
+        return self.reported or self.modified
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ def plan_sweep(
         if item.id not in present_ids
         # An item changed after the snapshot was generated may have reached us
         # by another route (a relay) and simply postdates this file.
-        and (generated is None or item.modified <= generated)
+        and (generated is None or item.origin_modified <= generated)
     ]
     tombstones = [
         Tombstone(

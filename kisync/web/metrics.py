@@ -1,9 +1,7 @@
-"""Prometheus metrics.
+"""Prometheus metrics of the web side and their exposition.
 
-``FETCHES`` and ``FETCH_SECONDS`` are updated by the sync code; they live
-in a registry of our own (``REGISTRY``), not prometheus-client's global
-one, so that tests and several apps in one process never register a name
-twice. Store gauges (items by kind, failing sources) are computed from
+The fetch metrics live in ``kisync.metrics`` (the sync code updates them).
+Store gauges (items by kind, failing sources) are computed from
 the database at scrape time by ``StoreCollector``, one per scrape, so a
 scrape always shows the store as it is, whoever wrote it.
 """
@@ -18,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from kisync.metrics import FETCH_SECONDS, FETCHES, REGISTRY  # noqa: F401  (re-exported for the web side)
 from kisync.store.tables import SourceRow, SourceStateRow
 from kisync.vocab import Kind
 from kisync.web import query as q
@@ -25,21 +24,6 @@ from kisync.web.caching import read_counters
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-REGISTRY = CollectorRegistry(auto_describe=True)
-
-FETCHES = Counter(
-    "kisync_fetches_total",
-    "Fetches of sources, by outcome (ok, not_modified, error, ...).",
-    ["outcome"],
-    registry=REGISTRY,
-)
-# Buckets from a fast conditional GET to the total timeout of a slow source.
-FETCH_SECONDS = Histogram(
-    "kisync_fetch_seconds",
-    "Duration of one fetch of one source, in seconds.",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
-    registry=REGISTRY,
-)
 HTTP_REQUESTS = Counter(
     "kisync_http_requests_total",
     "HTTP requests answered, by route template and status.",
