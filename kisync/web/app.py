@@ -27,6 +27,9 @@ from kisync.web import admin, api, ops, syndication
 from kisync.web.caching import ChangeSeq, RenderCache
 from kisync.web.context import CONTEXT, SEQ, TRIGGER_SYNC, TriggerSync, WebContext
 from kisync.web.errors import error_middleware
+from kisync.web.html import pages
+from kisync.web.html.security import security_headers_middleware
+from kisync.web.html.templates import STYLESHEET_PATH
 from kisync.web.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from kisync.web.public import Publication
 
@@ -40,6 +43,7 @@ class Route:
     handler: object
     name: str
     cors: bool = False  # read-only JSON: browsers on other sites may read it
+    api: bool = True  # part of the API, described in /openapi.json; False for the HTML pages and their stylesheet
 
 
 ROUTES: list[Route] = [
@@ -66,6 +70,12 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/admin/sources/{id}/enable", admin.enable_source, "admin_enable_source"),
     Route("POST", "/api/v1/admin/sources/{id}/disable", admin.disable_source, "admin_disable_source"),
     Route("POST", "/api/v1/admin/sources/{id}/sync", admin.sync_source, "admin_sync_source"),
+    # The HTML overview for people (kisync.web.html): German pages, not part of the API description.
+    Route("GET", "/", pages.overview, "html_overview", api=False),
+    Route("GET", "/items/{id:.+}", pages.item_page, "html_item", api=False),
+    Route("GET", "/zentren", pages.centres_page, "html_centres", api=False),
+    Route("GET", "/statistik", pages.stats_page, "html_stats", api=False),
+    Route("GET", STYLESHEET_PATH, pages.stylesheet, "html_stylesheet", api=False),
 ]
 
 CORS_HEADERS = {
@@ -78,7 +88,15 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": "Accept, Accept-Language, If-None-Match, If-Modified-Since",
     "Access-Control-Max-Age": "86400",
 }
-_CORS_PATHS = {web.DynamicResource(r.path).canonical if "{" in r.path else r.path for r in ROUTES if r.cors}
+
+
+def _canonical(path: str) -> str:
+    return web.DynamicResource(path).canonical if "{" in path else path
+
+
+_CORS_PATHS = {_canonical(r.path) for r in ROUTES if r.cors}
+# Routes left out of /openapi.json on purpose: the pages for people (the OpenAPI test excludes exactly these).
+PAGE_ROUTES = frozenset((r.method, _canonical(r.path)) for r in ROUTES if not r.api)
 
 
 def _route_template(request: web.Request) -> str:
@@ -156,7 +174,7 @@ def create_app(
         sources=SourceRegistry(engine),
         admin_token=token.encode() if token else None,
     )
-    app = web.Application(middlewares=[metrics_middleware, cors_middleware, error_middleware])
+    app = web.Application(middlewares=[metrics_middleware, security_headers_middleware, cors_middleware, error_middleware])
     app[CONTEXT] = ctx
     app[SEQ] = seq
     if trigger_sync is not None:

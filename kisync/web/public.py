@@ -3,9 +3,10 @@
 One function for every path (feeds, API, CSV, snapshot, changes), so that
 no output can forget a rule:
 
-- privacy: unless ``privacy.publish_contacts`` is set, the personal parts
-  of ``contact`` (name, e-mail, phone) are removed; the organisation and
-  its URL stay (DESIGN.md, "Canonical item");
+- privacy: unless ``privacy.publish_contacts`` is set, ``contact`` keeps
+  only the organisation and its URL; the personal parts (name, e-mail,
+  phone) go, and so does any extension (``_mobil``), which may be personal
+  too: an allowlist, so that no new field can leak (DESIGN.md, "Canonical item");
 - federation: this node's centre is appended to ``via`` unless the item is
   our own or ``via`` already ends with us (DESIGN.md, "Federation rules").
 """
@@ -18,7 +19,8 @@ from typing import Any
 
 from kisync.config import Settings
 
-PERSONAL_CONTACT_FIELDS = ("name", "email", "phone")
+# What a contact keeps when personal data is not published: the organisation's own contact.
+ORGANISATION_CONTACT_FIELDS = ("organisation", "url")
 MAX_VIA = 100
 
 
@@ -38,8 +40,8 @@ def publish_item(data: dict[str, Any], publication: Publication) -> dict[str, An
     """The item (exchange-format dict, as stored) as this node publishes it. Changes ``data`` in place."""
     contact = data.get("contact")
     if isinstance(contact, dict) and not publication.publish_contacts:
-        for key in PERSONAL_CONTACT_FIELDS:
-            contact.pop(key, None)
+        for key in [k for k in contact if k not in ORGANISATION_CONTACT_FIELDS]:
+            del contact[key]
     origin = data.get("origin") or {}
     via = list(data.get("via") or [])
     ours = origin.get("id") == publication.node_centre
