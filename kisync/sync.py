@@ -27,6 +27,7 @@ from kisync.logs import safe_url
 from kisync.metrics import FETCH_SECONDS, FETCHES
 from kisync.model import Centre, Item, Tombstone
 from kisync.normalize import NormalizeContext, normalize_document
+from kisync.normalize.ids import ID_PREFIX as FEED_ID_PREFIX
 from kisync.parse import parse_document
 from kisync.parse.types import ParsedDocument
 from kisync.schedule import Bounds, next_due_after_failure, next_due_after_success
@@ -167,7 +168,12 @@ class Syncer:
         )
 
     async def _sync(self, fetcher: Fetcher, source: Source, url: str, attempted: datetime) -> Outcome:
-        result = await fetcher.fetch(url, etag=source.etag, last_modified=source.last_modified)
+        try:
+            result = await fetcher.fetch(url, etag=source.etag, last_modified=source.last_modified)
+        except FetchError as error:
+            if error.status == 410 and url != source.url:
+                return await self._resync(fetcher, source, attempted, error)
+            raise
         if result.not_modified:
             return Outcome(
                 attempted=attempted,
@@ -180,6 +186,40 @@ class Syncer:
                 seen=source.seen,
                 on_hold=source.on_hold,
             )
+        return await self._ingest(fetcher, source, result, attempted)
+
+    async def _resync(self, fetcher: Fetcher, source: Source, attempted: datetime, gone: FetchError) -> Outcome:
+        """A changes feed answered 410 to our cursor: read the snapshot, then follow the changes from its cursor.
+
+        The peer purged tombstones our cursor has not seen (DESIGN.md, "Tombstone
+        retention"), so the feed can no longer tell us every deletion. Its
+        snapshot lists what is live; for a direct source that is the origin's own
+        complete snapshot and the sweep deletes what it no longer lists; a relay
+        never deletes by absence (``_sweep``).
+        """
+        snapshot = snapshot_url(source.url)
+        log.warning(
+            "changes cursor expired, reading the snapshot",
+            extra={"source_id": source.id, "url": safe_url(source.url), "snapshot": safe_url(snapshot)},
+        )
+        result = await fetcher.fetch(snapshot)
+        outcome = await self._ingest(fetcher, source, result, attempted, resync=True)
+        outcome.warnings.insert(
+            0,
+            {
+                "where": "document",
+                "code": "resync",
+                "message": f"the changes feed no longer reaches back to cursor {source.cursor} ({gone}); "
+                f"read the snapshot {safe_url(snapshot)} and continue from its cursor {outcome.cursor}",
+            },
+        )
+        # The validators belong to the snapshot's URL, not to the changes feed the next sync asks.
+        outcome.etag = outcome.last_modified = None
+        return outcome
+
+    async def _ingest(
+        self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, *, resync: bool = False
+    ) -> Outcome:
         totals = _Accumulated()
         context = await asyncio.to_thread(self._context, source, attempted)
         on_hold, deletion_used, cursor = None, False, None
@@ -189,19 +229,24 @@ class Syncer:
             totals.warnings += warnings
             # A paged snapshot is only complete with all its pages: sweep single documents only.
             if doc.complete and doc.format == "exchange" and not doc.next_url and pages == 0:
-                hold, used, tombstones = await asyncio.to_thread(self._sweep, source, doc, attempted)
+                hold, used, tombstones, why = await asyncio.to_thread(self._sweep, source, doc, attempted)
                 on_hold, deletion_used = hold, deletion_used or used
                 items = items + tombstones
+                if why:
+                    totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
             merged = await asyncio.to_thread(self.store.merge, items, context)
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
-            # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`).
-            if not doc.complete:
+            # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`). After a 410 the
+            # snapshot's cursor is where the changes feed continues.
+            if not doc.complete or resync:
                 cursor = doc.cursor or cursor
             pages += 1
             if not doc.next_url or pages >= MAX_PAGES:
                 break
             page = await fetcher.fetch(doc.next_url)
+        if resync and cursor is None:
+            cursor = "0"  # a snapshot without a cursor: follow the changes from their start
         return Outcome(
             attempted=attempted,
             ok=True,
@@ -244,19 +289,37 @@ class Syncer:
             raise ParseError(f"no usable item among {len(doc.exchange_items or doc.entries)}: {first.message}")
         return doc, batch.items, warnings
 
-    def _sweep(self, source: Source, doc: ParsedDocument, now: datetime) -> tuple[str | None, bool, list[Tombstone]]:
-        """Tombstones for the publisher's items its complete snapshot no longer lists."""
+    def _sweep(
+        self, source: Source, doc: ParsedDocument, now: datetime
+    ) -> tuple[str | None, bool, list[Tombstone], str | None]:
+        """Tombstones for the publisher's items its complete snapshot no longer lists.
+
+        Also says why a snapshot that could have been swept was not.
+        """
         publisher = (doc.publisher or {}).get("id")
         if source.relay or publisher is None or publisher != source.centre:
-            return None, False, []  # only the origin's own snapshot may delete its items
+            return None, False, [], None  # only the origin's own snapshot may delete its items
         # Ids of invalid items count as present: a typo in one item must not delete it.
-        present = {raw.get("id") for raw in doc.exchange_items if isinstance(raw, dict)}
+        raw_items = [raw for raw in doc.exchange_items if isinstance(raw, dict)]
+        present = {raw.get("id") for raw in raw_items}
+        if any(raw.get("via") and _origin_id(raw) == publisher for raw in raw_items):
+            # An item of the publisher with a hop in `via` was re-published by another node:
+            # this is that node's view of the publisher (its /api/v1/snapshot?origin=…), which
+            # may lack items it has not heard of yet, never the origin's own list (docs/federation.md).
+            return None, False, [], (
+                f"the snapshot lists items that passed through other nodes (via); it is not {publisher}'s own "
+                "complete snapshot, so nothing was deleted by absence. Point a direct source at the origin itself."
+            )
         try:
             origin = Centre.model_validate(doc.publisher)
         except PydanticValidationError:
-            return None, False, []
+            return None, False, [], None
+        # Entries of the publisher's RSS/Atom/JSON Feed (another source beside this one) are never
+        # in its exchange snapshot: a feed is a window of recent entries, not a list of what exists,
+        # and nothing deletes its entries by absence.
+        listed = [item for item in self.store.live_items_of(publisher, source.id) if not item.id.startswith(FEED_ID_PREFIX)]
         plan = plan_sweep(
-            self.store.live_items_of(publisher, source.id),
+            listed,
             present,
             origin=origin,
             generated=doc.generated,
@@ -266,7 +329,7 @@ class Syncer:
         )
         # An approval is for the next snapshot only, whatever it deletes: left standing, it would
         # wave through a later, unrelated mass deletion.
-        return plan.held, source.deletion_approved, plan.tombstones
+        return plan.held, source.deletion_approved, plan.tombstones, None
 
     def _context(self, source: Source, now: datetime) -> MergeContext:
         return MergeContext(
@@ -275,9 +338,34 @@ class Syncer:
             source_id=source.id,
             source_centre=source.centre,
             relay=source.relay,
+            own=is_own_source(source, self.settings.node.centre),
             # Only relays are held to the horizon (DESIGN.md, tombstone retention).
             tombstone_horizon=tombstone_horizon(self.store.engine) if source.relay else None,
         )
+
+
+def _origin_id(raw: dict) -> object:
+    origin = raw.get("origin")
+    return origin.get("id") if isinstance(origin, dict) else None
+
+
+def is_own_source(source: Source, node_centre: str) -> bool:
+    """A direct source for this node's own centre: the node's authoring path (docs/federation.md)."""
+    return not source.relay and source.centre == node_centre
+
+
+def snapshot_url(changes_url: str) -> str:
+    """Where a changes feed's snapshot is: kisync serves ``…/changes`` beside ``…/snapshot``.
+
+    Only the ``origin`` filter is kept (the snapshot refuses the others); a
+    feed that is not at ``…/changes`` is read again from its start instead.
+    """
+    parts = urlsplit(changes_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "since"]
+    if parts.path.rstrip("/").endswith("/changes"):
+        path = parts.path.rstrip("/")[: -len("changes")] + "snapshot"
+        return urlunsplit(parts._replace(path=path, query=urlencode([(k, v) for k, v in query if k == "origin"])))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _with_cursor(url: str, cursor: str | None) -> str:

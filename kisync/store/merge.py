@@ -24,6 +24,10 @@ from kisync.model import Item, Tombstone, content_hash, version_key
 MAX_FUTURE = timedelta(days=1)
 # The smallest step our fixed-width timestamps can tell apart.
 _TICK = timedelta(microseconds=1)
+# Extensions a node adds when it serves an item: views of its own store
+# (kisync.web.api), not the origin's content. A peer that reads them back
+# (someone made /api/v1/items a source) must not take them for a new version.
+SERVED_ONLY = frozenset({"_also_reported_by"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class MergeContext:
     # After tombstones older than this were purged, relay-delivered items
     # older than it could resurrect a deletion we no longer remember.
     tombstone_horizon: datetime | None = None
+    # This node's own authoring path: a direct source for the node's own centre
+    # (its CMS export, its website feed). Its items are the node's own and
+    # are taken; from anywhere else they are dropped (docs/federation.md).
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,16 +142,18 @@ def _accept(
 ) -> Prepared | None:
     """Apply the per-item rules; None when the item is not taken."""
     origin = item.origin.id
-    if origin == ctx.node_centre:
+    if origin == ctx.node_centre and not ctx.own:
         # Our own items coming back through other nodes: we are their only author.
         plan.dropped_own += 1
         return None
-    if ctx.source_centre is not None and not ctx.relay and origin != ctx.source_centre:
+    # The authoring path carries the node's own items and nothing else.
+    expected = ctx.node_centre if ctx.own else ctx.source_centre
+    if expected is not None and not ctx.relay and origin != expected:
         plan.warnings.append(
             MergeWarning(
                 item.id,
                 "foreign_origin",
-                f"origin {origin!r} is not this source's centre {ctx.source_centre!r}; "
+                f"origin {origin!r} is not this source's centre {expected!r}; "
                 "only a relay source may deliver other centres' items",
             )
         )
@@ -168,6 +178,7 @@ def _accept(
         )
         return None
 
+    item = _without_served_fields(item)
     digest = content_hash(item)
     reported_modified = item.modified
     if (
@@ -206,3 +217,10 @@ def _accept(
         reported_modified=reported_modified,
         reported_hash=digest,
     )
+
+
+def _without_served_fields(item: Item | Tombstone) -> Item | Tombstone:
+    extra = item.model_extra or {}
+    if not SERVED_ONLY.intersection(extra):
+        return item
+    return type(item).model_validate(item.model_dump(exclude=set(SERVED_ONLY)))

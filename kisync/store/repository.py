@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from kisync.model import AnyItem, Item, Tombstone
 from kisync.store.db import dialect_insert
 from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
+from kisync.store.reports import report_key
 from kisync.store.sweep import LiveItem
 from kisync.store.tables import CHANGE_SEQ, CounterRow, ItemFacetRow, ItemRow, ItemSourceRow
 
@@ -291,6 +292,7 @@ def _item_row(prepared: Prepared, seq: int) -> dict:
         "title": item.title if live else None,
         "language": item.language if live else None,
         "url": item.url if live else None,
+        "report_key": report_key(item.url) if live else None,
         "data": item_to_json(item),
         "search_text": search_text(item) if live else None,
     }

@@ -100,6 +100,7 @@ class ItemRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_item_origin_seq", "origin_id", "seq"),
         Index("ix_item_modified_id", "modified", "id"),
+        Index("ix_item_report_key", "report_key"),
     )
 
     id: str = Field(primary_key=True, max_length=2048)
@@ -116,6 +117,9 @@ class ItemRow(SQLModel, table=True):
     title: str | None = Field(default=None, max_length=500)
     language: str | None = Field(default=None, max_length=35)
     url: str | None = Field(default=None, max_length=2048)
+    # Live items whose URL can link them to other reports of the same page
+    # ("also reported by", kisync.store.reports); None for the others and for tombstones.
+    report_key: str | None = Field(default=None, max_length=64)
     # The item as exchange-format JSON, exactly as it is served.
     data: str = Field(sa_column=Column(Text, nullable=False))
     # Plain text of title, summary and content for full-text search: FTS5

@@ -42,7 +42,10 @@ async def list_items(request: web.Request) -> web.Response:
     def render() -> Rendered:
         assert query.limit is not None
         page = q.read_page(ctx.engine, query.filter, query.limit, include_tombstones=include_tombstones, after=query.cursor)
-        items = [dump(publish_json(row.data, ctx.publication)) for row in page.rows]
+        published = [publish_json(row.data, ctx.publication) for row in page.rows]
+        with ctx.engine.connect() as conn:
+            q.add_also_reported_by(conn, published)
+        items = [dump(item) for item in published]
         next_url = ctx.url(path, query.canonical_at(page.next)) if page.next else None
         body = render_document(
             publisher=node_publisher(ctx),
@@ -65,7 +68,10 @@ async def get_item(request: web.Request) -> web.Response:
         row = q.read_item(ctx.engine, item_id)
         if row is None:
             raise NotFound(f"no item {item_id!r}", details={"id": item_id})
-        return Rendered(dump(publish_json(row.data, ctx.publication)).encode(), JSON, row.modified)
+        item = publish_json(row.data, ctx.publication)
+        with ctx.engine.connect() as conn:
+            q.add_also_reported_by(conn, [item])
+        return Rendered(dump(item).encode(), JSON, row.modified)
 
     return await serve_cached(request, "", render, cache_control=API_CACHE)
 

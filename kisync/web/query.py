@@ -10,13 +10,15 @@ which ``ix_item_modified_id`` serves in index order: no OFFSET.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kisync.store.reports import Report, also_reported_by, collapse, report_key
 from kisync.store.tables import PURGED_SEQ, CounterRow, ItemFacetRow, ItemRow
 from kisync.web.params import Cursor, ItemFilter
 
@@ -158,6 +160,64 @@ def read_changes(engine: Engine, since: int, limit: int, origin: str | None) -> 
         rows = [(int(r.seq), r.data, r.modified) for r in conn.execute(query)]
         purged = conn.execute(sa.select(_COUNTER.c.value).where(_COUNTER.c.name == PURGED_SEQ)).scalar()
     return rows, int(purged or 0)
+
+
+# -- also reported by ------------------------------------------------------------
+
+# The served extension that lists the other items of the same report (kisync.store.reports).
+# Never part of the changes feed or the snapshot: peers derive the links from their own store.
+ALSO_REPORTED_BY = "_also_reported_by"
+_CHUNK = 500
+
+
+def report_of(item: dict[str, Any]) -> Report | None:
+    """The item (exchange JSON, as served) as the "also reported by" rule sees it; None for a tombstone."""
+    if item.get("deleted"):
+        return None
+    origin = (item.get("origin") or {}).get("id", "")
+    return Report(item["id"], origin, datetime.fromisoformat(item["created"]), report_key(item.get("url")))
+
+
+def read_report_groups(conn: Connection, keys: Iterable[str]) -> dict[str, list[Report]]:
+    """Every live item of each key, through ``ix_item_report_key``."""
+    unique = sorted(set(keys))
+    groups: dict[str, list[Report]] = {}
+    query = sa.select(_ITEM.c.id, _ITEM.c.origin_id, _ITEM.c.created, _ITEM.c.report_key).where(
+        _ITEM.c.deleted.is_(False)
+    )
+    for start in range(0, len(unique), _CHUNK):
+        for row in conn.execute(query.where(_ITEM.c.report_key.in_(unique[start : start + _CHUNK]))):
+            groups.setdefault(row.report_key, []).append(Report(row.id, row.origin_id, row.created, row.report_key))
+    return groups
+
+
+def add_also_reported_by(conn: Connection, items: list[dict[str, Any]]) -> None:
+    """Give each served item the other items of its report (the items API keeps every id)."""
+    reports = [(item, report_of(item)) for item in items]
+    groups = read_report_groups(conn, [r.key for _, r in reports if r is not None and r.key])
+    for item, report in reports:
+        if report is None or not report.key:
+            continue
+        linked = also_reported_by(report, groups.get(report.key, ()))
+        if linked:
+            item[ALSO_REPORTED_BY] = [r.link() for r in linked]
+
+
+def collapse_reports(conn: Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A feed's items, one entry per report, each with the others of its report (feeds, not federation)."""
+    reports = [r for r in (report_of(item) for item in items) if r is not None]
+    groups = read_report_groups(conn, [r.key for r in reports if r.key])
+    result = collapse(reports, groups)
+    hidden = {r.id for r in reports} - set(result.shown)
+    out = []
+    for item in items:
+        if item["id"] in hidden:
+            continue
+        linked = result.also.get(item["id"])
+        if linked:
+            item[ALSO_REPORTED_BY] = [r.link() for r in linked]
+        out.append(item)
+    return out
 
 
 # -- counts --------------------------------------------------------------------

@@ -83,7 +83,9 @@ def _feed_handler(name: str):
             assert query.limit is not None
             with ctx.engine.connect() as conn:
                 rows = list(q.stream_items(conn, query.filter, limit=query.limit))
-            items = [Item.model_validate(publish_json(row.data, ctx.publication)) for row in rows]
+                # One entry per report: the same page reported by several feeds (kisync.store.reports).
+                published = q.collapse_reports(conn, [publish_json(row.data, ctx.publication) for row in rows])
+            items = [Item.model_validate(item) for item in published]
             latest = newest(*(row.modified for row in rows))
             meta = feed_meta(ctx, path, query, latest or ctx.seq.changed_at)
             return Rendered(render_feed(meta, items), media_type, latest)

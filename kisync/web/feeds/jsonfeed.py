@@ -3,7 +3,9 @@
 Each item carries a ``_kisync`` extension (JSON Feed 1.1, "Extensions":
 custom objects start with an underscore and say what they are in
 ``about``) with what a kisync-aware reader needs beyond the feed:
-origin, fields of action, kind and the route the item took (``via``).
+origin, fields of action, kind and the route the item took (``via``);
+``also_reported_by`` lists the other items of the same report, which the
+feed shows once (``kisync.store.reports``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def _item(item: Item, meta: FeedMeta) -> dict[str, Any]:
         "programmes": list(item.programmes),
         "via": list(item.via),
     }
+    also = (item.model_extra or {}).get("_also_reported_by")
+    if also:
+        # The same page reported by other items, which this feed does not repeat (kisync.store.reports).
+        entry["_kisync"]["also_reported_by"] = [{"id": a["id"], "origin": a["origin"]} for a in also]
     return entry
 
 
