@@ -1,0 +1,1 @@
+"""Benchmarks of kisync (not part of the test suite): see bench/README.md."""
