@@ -106,7 +106,7 @@ class ItemQuery:
 
     def canonical_at(self, cursor: Cursor) -> str:
         """The same query, continued at ``cursor``: the next page's link."""
-        return canonical_query([*_filter_pairs(self.filter), ("limit", self.limit), ("cursor", cursor.encode())])
+        return canonical_query([*filter_pairs(self.filter), ("limit", self.limit), ("cursor", cursor.encode())])
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,9 @@ def canonical_query(pairs: Iterable[tuple[str, object]]) -> str:
     return urlencode(sorted(flat))
 
 
-def _filter_pairs(flt: ItemFilter) -> list[tuple[str, object]]:
-    return [
+def filter_pairs(flt: ItemFilter, *, time_range: bool = True) -> list[tuple[str, object]]:
+    """The filter as (parameter, value) pairs, the shape ``canonical_query`` takes."""
+    pairs: list[tuple[str, object]] = [
         ("field", flt.fields),
         ("centre", flt.centres),
         ("kind", flt.kinds),
@@ -236,9 +237,10 @@ def _filter_pairs(flt: ItemFilter) -> list[tuple[str, object]]:
         ("tag", flt.tags),
         ("lang", flt.langs),
         ("q", flt.q),
-        ("modified_since", flt.modified_since),
-        ("modified_until", flt.modified_until),
     ]
+    if time_range:
+        pairs += [("modified_since", flt.modified_since), ("modified_until", flt.modified_until)]
+    return pairs
 
 
 FEED_PARAMS = (*FILTERS, "limit")
@@ -249,7 +251,7 @@ def parse_feed_query(query: MultiMapping[str]) -> ItemQuery:
     check_known(query, FEED_PARAMS)
     flt = parse_filter(query, time_range=False)
     limit = parse_limit(query, FEED_LIMIT)
-    return ItemQuery(flt, limit, None, canonical_query([*_filter_pairs(flt), ("limit", limit)]))
+    return ItemQuery(flt, limit, None, canonical_query([*filter_pairs(flt), ("limit", limit)]))
 
 
 def parse_list_query(query: MultiMapping[str], *, default_limit: int | None = API_LIMIT) -> ItemQuery:
@@ -258,7 +260,7 @@ def parse_list_query(query: MultiMapping[str], *, default_limit: int | None = AP
     limit = parse_limit(query, default_limit)
     raw_cursor = _single(query, "cursor")
     cursor = Cursor.decode(raw_cursor) if raw_cursor else None
-    pairs = [*_filter_pairs(flt), ("limit", limit), ("cursor", cursor.encode() if cursor else None)]
+    pairs = [*filter_pairs(flt), ("limit", limit), ("cursor", cursor.encode() if cursor else None)]
     return ItemQuery(flt, limit, cursor, canonical_query(pairs))
 
 

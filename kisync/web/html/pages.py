@@ -36,7 +36,7 @@ from kisync.web.html.frame import HTML, PAGE_CACHE, STATIC_CACHE, Gone, cache_ke
 from kisync.web.html.health import Health, health
 from kisync.web.html.reads import count_items, filter_choices
 from kisync.web.html.views import centre_name, language_name
-from kisync.web.params import ItemFilter, ItemQuery, canonical_query, check_known, parse_list_query
+from kisync.web.params import ItemFilter, ItemQuery, canonical_query, check_known, filter_pairs, parse_list_query
 from kisync.web.public import publish_json
 from kisync.web.respond import newest, serve_cached, serve_fresh
 from kisync.web.syndication import describe_filter
@@ -55,18 +55,7 @@ class FeedLink:
 
 def filter_query(flt: ItemFilter) -> str:
     """The filter alone as a query string, as the feeds and the CSV take it (no page, no limit)."""
-    return canonical_query(
-        [
-            ("field", flt.fields),
-            ("centre", flt.centres),
-            ("kind", flt.kinds),
-            ("audience", flt.audiences),
-            ("programme", flt.programmes),
-            ("tag", flt.tags),
-            ("lang", flt.langs),
-            ("q", flt.q),
-        ]
-    )
+    return canonical_query(filter_pairs(flt, time_range=False))
 
 
 def feed_links(flt: ItemFilter) -> list[FeedLink]:
