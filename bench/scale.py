@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                               fast_rate, f"{d['load_time']:.1f}", f"{d['tidy_time']:.1f}"])
         say(table(["size", "loaded", "by merge", "merge items/s", "by fast", "fast items/s", "load s", "tidy s"], load_rows))
         if "db_bytes" in phase.data:
-            say(f"  database file: {phase.data['db_bytes'] / 1e9:.2f} GB; peak memory of the phase {phase.maxrss_mb:.0f} MB")
+            say(f"  database file: {phase.data['db_bytes'] / 1e9:.2f} GB")
+        say(f"  peak memory of the phase {phase.maxrss_mb:.0f} MB; other processes used "
+            f"{phase.foreign_cpu / max(phase.wall, 1e-9):.0%} of a core during it ({phase.wall / 60:.1f} min)")
         say()
         say(f"{backend}: query time in ms (median of {repeat}), rows read, and the ratio {int(last):,} / {int(first):,}")
         names = list(data[first]["queries"])

@@ -41,6 +41,7 @@ from bench._util import (
     OUT,
     PYTHON,
     ROOT,
+    ForeignCpu,
     Report,
     Target,
     free_port,
@@ -280,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     servers: dict[str, tuple[subprocess.Popen | static.StaticServer, int]] = {}
     bodies = OUT / "serve-bodies"
     results: dict[tuple[str, str, str], loadgen.Load] = {}
+    disturbed: dict[tuple[str, str, str], float] = {}
     problems: list[str] = []
     try:
         for mode in modes:
@@ -311,9 +313,12 @@ def main(argv: list[str] | None = None) -> int:
                         problems.append(f"{name} {path_qs} {variant}: {wrong}")
                         continue
                     loadgen.run(url, headers, connections=args.connections, duration=1, cpu=LOAD_CPU)  # warm-up
-                    results[(path_qs, variant, name)] = loadgen.run(
-                        url, headers, connections=args.connections, duration=args.duration, cpu=LOAD_CPU)
-                    say(f"  {path_qs:<26} {variant:<9} {name:<18} {results[(path_qs, variant, name)].rps:>9.0f} req/s")
+                    with ForeignCpu() as foreign:
+                        load = loadgen.run(url, headers, connections=args.connections, duration=args.duration, cpu=LOAD_CPU)
+                    results[(path_qs, variant, name)] = load
+                    disturbed[(path_qs, variant, name)] = foreign.share
+                    say(f"  {path_qs:<26} {variant:<9} {name:<18} {load.rps:>9.0f} req/s"
+                        + (f"   ! other processes used {foreign.share:.0%} of a core meanwhile" if foreign.share > 0.25 else ""))
     finally:
         for proc, _ in servers.values():
             if isinstance(proc, static.StaticServer):
@@ -331,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                 if load is None:
                     continue
                 rows.append([path_qs, variant, name, f"{load.rps:.0f}", f"{load.p50 * 1000:.2f}", f"{load.p99 * 1000:.2f}",
-                             str(load.errors)])
-    say(table(["endpoint", "answer", "server", "req/s", "p50 ms", "p99 ms", "errors"], rows, align="lllrrrr"))
+                             str(load.errors), f"{disturbed[(path_qs, variant, name)]:.0%}"])
+    say(table(["endpoint", "answer", "server", "req/s", "p50 ms", "p99 ms", "errors", "foreign"], rows, align="lllrrrrr"))
+    say("  foreign: CPU other processes on the machine used during the measurement, as a share of one core")
     if problems:
         say("problems: " + "; ".join(problems))
 
