@@ -75,6 +75,32 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._insert = dialect_insert(engine)
+        self._upsert_item = self._item_upsert()
+        self._upsert_provenance = self._provenance_upsert()
+
+    def _item_upsert(self):
+        stmt = self._insert(_ITEM)
+        excluded = stmt.excluded
+        return stmt.on_conflict_do_update(
+            index_elements=[_ITEM.c.id],
+            set_={c.name: excluded[c.name] for c in _ITEM.columns if c.name != "id"},
+            # The merge decided under the counter lock already; this
+            # guard keeps the rule true even for a writer that did not.
+            where=_ITEM.c.version_key < excluded.version_key,
+        )
+
+    def _provenance_upsert(self):
+        stmt = self._insert(_PROVENANCE)
+        excluded = stmt.excluded
+        return stmt.on_conflict_do_update(
+            index_elements=[_PROVENANCE.c.item_id, _PROVENANCE.c.source_id],
+            set_={
+                "last_seen": excluded.last_seen,
+                "reported_modified": excluded.reported_modified,
+                "reported_hash": excluded.reported_hash,
+                "via": excluded.via,
+            },
+        )
 
     # -- writing ---------------------------------------------------------------
 
@@ -146,17 +172,9 @@ class Store:
             for offset, prepared in enumerate(changes, start=1):
                 rows.append(_item_row(prepared, last_seq + offset))
             last_seq += len(changes)
-            for chunk in _chunks(rows):
-                stmt = self._insert(_ITEM).values(list(chunk))
-                excluded = stmt.excluded
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[_ITEM.c.id],
-                    set_={c.name: excluded[c.name] for c in _ITEM.columns if c.name != "id"},
-                    # The merge decided under the counter lock already; this
-                    # guard keeps the rule true even for a writer that did not.
-                    where=_ITEM.c.version_key < excluded.version_key,
-                )
-                conn.execute(stmt)
+            # One statement, many parameter sets: compiled once and executed as a batch by
+            # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
+            conn.execute(self._upsert_item, rows)
             self._index(conn, changes)
             conn.execute(
                 _COUNTER.update().where(_COUNTER.c.name == CHANGE_SEQ).values(value=last_seq)
@@ -179,12 +197,11 @@ class Store:
             for item in live
             for facet, value in sorted(set(facets_of(item)))
         ]
-        for chunk in _chunks(facets):
-            conn.execute(_FACET.insert(), list(chunk))
+        if facets:
+            conn.execute(_FACET.insert(), facets)
         if self.dialect == "sqlite" and live:
             rows = [{"item_id": item.id, "text": search_text(item)} for item in live]
-            for chunk in _chunks(rows):
-                conn.execute(sa.text("INSERT INTO item_fts (item_id, text) VALUES (:item_id, :text)"), list(chunk))
+            conn.execute(sa.text("INSERT INTO item_fts (item_id, text) VALUES (:item_id, :text)"), rows)
 
     def _record_provenance(self, conn: Connection, seen: Sequence[Prepared], ctx: MergeContext) -> None:
         rows = [
@@ -199,19 +216,7 @@ class Store:
             }
             for p in seen
         ]
-        for chunk in _chunks(rows):
-            stmt = self._insert(_PROVENANCE).values(list(chunk))
-            excluded = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[_PROVENANCE.c.item_id, _PROVENANCE.c.source_id],
-                set_={
-                    "last_seen": excluded.last_seen,
-                    "reported_modified": excluded.reported_modified,
-                    "reported_hash": excluded.reported_hash,
-                    "via": excluded.via,
-                },
-            )
-            conn.execute(stmt)
+        conn.execute(self._upsert_provenance, rows)
 
     # -- reading ---------------------------------------------------------------
 
