@@ -6,13 +6,9 @@
 One store per backend grows through the sizes: items 0 … 10k-1 are
 loaded, the queries timed, then items up to 100k, and so on; item ``n`` is
 the same at every size (bench/items.py), with ``modified`` spread at random
-over five years. Items are loaded in batches of 10,000: the first 20,000
-of each store with ``Store.merge``, kisync's real write path (its rate is
-printed: kisync's bulk ingest rate), the rest with ``bench.items.fast_fill``,
-which writes the same rows (made by kisync's own functions) with one
-compiled INSERT per table instead of ``Store.merge``'s 500-row VALUES
-statements; Store.merge alone would take about an hour for 1M items on
-PostgreSQL here (``--loader merge`` does it anyway).
+over five years. Items are loaded with ``Store.merge`` in batches of
+10,000: kisync's real write path (facets, full-text rows, provenance), so
+the load rate printed is kisync's bulk ingest rate too.
 
 After each load the store is tidied the way a running kisync does it:
 ``kisync.store.maintenance.tidy`` on SQLite (FTS5 optimize, PRAGMA
@@ -42,9 +38,6 @@ from bench._util import OUT, Report, Target, fmt_ms, machine_line, run_phase, ta
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOAD_BATCH = 10_000
-# With the default loader the first items of a store go through Store.merge (kisync's real write path, whose
-# rate the output shows); the rest through bench.items.fast_fill, which writes the same rows with executemany.
-MERGE_FIRST = 20_000
 EPOCH = datetime(2025, 6, 1, tzinfo=UTC)  # the newest possible `modified` (bench/items.py)
 
 
@@ -108,18 +101,9 @@ def _time(run: Callable[[], int], repeat: int) -> tuple[float, int]:
     return statistics.median(samples), rows
 
 
-def _load(engine, start: int, count: int, loader: str, seed: int) -> dict[str, float]:
-    """Load items ``start`` … ``start + count - 1``; the first MERGE_FIRST of the store through Store.merge unless ``fast``."""
-    from bench.items import fast_fill, fill_store
-
-    by_merge = 0 if loader == "fast" else count if loader == "merge" else max(0, min(count, MERGE_FIRST - start))
-    merge_time = fill_store(engine, start, by_merge, batch=LOAD_BATCH, seed=seed) if by_merge else 0.0
-    fast_time = fast_fill(engine, start + by_merge, count - by_merge, batch=LOAD_BATCH, seed=seed) if count > by_merge else 0.0
-    return {"merge_items": by_merge, "merge_time": merge_time, "fast_items": count - by_merge, "fast_time": fast_time}
-
-
-def phase_scale(backend: str, sizes: list[int], repeat: int, seed: int, pg_url: str, loader: str = "mixed") -> dict[str, Any]:
+def phase_scale(backend: str, sizes: list[int], repeat: int, seed: int, pg_url: str) -> dict[str, Any]:
     """Grow one store through ``sizes`` and time every query at each size."""
+    from bench.items import fill_store
     from kisync.store.db import create_engine, upgrade
     from kisync.store.maintenance import tidy
 
@@ -145,8 +129,7 @@ def phase_scale(backend: str, sizes: list[int], repeat: int, seed: int, pg_url: 
         upgrade(engine)
         loaded = 0
         for size in sizes:
-            load = _load(engine, loaded, size - loaded, loader, seed)
-            load_time = load["merge_time"] + load["fast_time"]
+            load_time = fill_store(engine, loaded, size - loaded, batch=LOAD_BATCH, seed=seed) if size > loaded else 0.0
             added = size - loaded
             loaded = size
             started = time.perf_counter()
@@ -160,8 +143,7 @@ def phase_scale(backend: str, sizes: list[int], repeat: int, seed: int, pg_url: 
             for name, run in queries(engine).items():
                 seconds, rows = _time(run, repeat)
                 timings[name] = {"seconds": seconds, "rows": rows}
-            result["sizes"][str(size)] = {"load_time": load_time, "loaded": added, "tidy_time": tidy_time, "queries": timings,
-                                          **load}
+            result["sizes"][str(size)] = {"load_time": load_time, "loaded": added, "tidy_time": tidy_time, "queries": timings}
             print(f"  {backend} {size}: loaded {added} in {load_time:.1f} s "
                   f"({added / max(load_time, 1e-9):.0f} items/s), queries timed", flush=True)
         if backend == "sqlite":
@@ -187,9 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL server to create the benchmark database on")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a quiet machine")
     parser.add_argument("--keep-sqlite", action="store_true", help="keep bench/out/scale.sqlite afterwards")
-    parser.add_argument("--loader", choices=("mixed", "merge", "fast"), default="mixed",
-                        help=f"mixed (default): the first {MERGE_FIRST:,} items by Store.merge, the rest by the fast loader; "
-                             "merge: all by Store.merge (slow: about an hour for 1M on PostgreSQL); fast: all by the fast loader")
     args = parser.parse_args(argv)
     sizes = [1_000, 10_000] if args.quick else sorted(int(s) for s in args.sizes.split(","))
     repeat = 3 if args.quick else args.repeat
@@ -215,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for backend in backends:
         say(f"- {backend} …")
-        arguments = {"backend": backend, "sizes": sizes, "repeat": repeat, "seed": args.seed, "pg_url": args.pg_url,
-                     "loader": args.loader}
+        arguments = {"backend": backend, "sizes": sizes, "repeat": repeat, "seed": args.seed, "pg_url": args.pg_url}
         results[backend] = run_phase(backend, "bench.scale:phase_scale", arguments, timeout=4 * 3600,
                                      quiet_machine=not args.no_wait)
     if not args.keep_sqlite:
@@ -227,15 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     for backend, phase in results.items():
         data = phase.data["sizes"]
         say()
-        say(f"{backend}: load in batches of {LOAD_BATCH:,} (merge: Store.merge, kisync's write path; "
-            "fast: bench.items.fast_fill) and tidy")
-        load_rows = []
-        for s_, d in data.items():
-            merge_rate = f"{d['merge_items'] / d['merge_time']:.0f}" if d["merge_items"] else "-"
-            fast_rate = f"{d['fast_items'] / d['fast_time']:.0f}" if d["fast_items"] else "-"
-            load_rows.append([f"{int(s_):,}", f"{d['loaded']:,}", f"{d['merge_items']:,}", merge_rate, f"{d['fast_items']:,}",
-                              fast_rate, f"{d['load_time']:.1f}", f"{d['tidy_time']:.1f}"])
-        say(table(["size", "loaded", "by merge", "merge items/s", "by fast", "fast items/s", "load s", "tidy s"], load_rows))
+        say(f"{backend}: load (Store.merge, batches of {LOAD_BATCH:,}) and tidy")
+        say(table(["size", "loaded", "load s", "items/s", "tidy s"],
+                  [[f"{int(s_):,}", f"{d['loaded']:,}", f"{d['load_time']:.1f}",
+                    f"{d['loaded'] / max(d['load_time'], 1e-9):.0f}", f"{d['tidy_time']:.1f}"] for s_, d in data.items()]))
         if "db_bytes" in phase.data:
             say(f"  database file: {phase.data['db_bytes'] / 1e9:.2f} GB")
         say(f"  peak memory of the phase {phase.maxrss_mb:.0f} MB; other processes used "
