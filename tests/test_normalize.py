@@ -644,6 +644,42 @@ def test_plain_text_is_a_fixed_point(text, limit):
     assert not re.search(r"<[a-zA-Z/!?]", once)
 
 
+PLAIN_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("ab äöüß\"'=/;:.…-") + list("\t\r\n\x00\x01\x0b\x0c\x1f\x7f\x85\x9f\xa0\u2028\u200b\u3000\ufeff\uffff\U0001f600")
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PLAIN_TEXT, st.integers(min_value=1, max_value=60))
+def test_plain_text_without_markup_takes_the_short_way_to_the_same_result(text, limit):
+    """html_to_text skips the sanitizer for text without tags or entities; the result must be what the passes make."""
+    from kisync.normalize import html as html_module
+
+    full = text
+    for _ in range(html_module._PASSES):
+        once = html_module._text_pass(full, limit)
+        if once == full:
+            break
+        full = once
+    assert html_to_text(text, limit) == full
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://x.example/a/../b?utm_source=1&c=2#f", "HTTPS://X.example/a;p?q", "http://x.example", "http://x.example/p?#",
+     "https://u:pw@x.example:443/a b", "http://[::1]:8080/x", "https://x.example:99999/"],
+)
+def test_absolute_urls_clean_the_same_with_or_without_a_base(url):
+    """clean_url skips urljoin for an absolute http(s) URL: it must give what resolving it would."""
+    from urllib.parse import urljoin
+
+    assert clean_url(url, "https://base.example/dir/page") == clean_url(urljoin("https://base.example/dir/page", url))
+    assert clean_url(url, "http://base.example/") == clean_url(urljoin("http://base.example/", url))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     title=HTMLISH,

@@ -101,6 +101,8 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
         # second time round; clean until it is stable, so that normalizing
         # an item again leaves it as it is (a relay must not see a change).
         cleaned = _CLEANER.clean(fragment).strip()
+        if cleaned == fragment:
+            return cleaned  # a fixed point already (a peer's normalized item): a second pass would say so again
         for _ in range(_PASSES):
             again = _CLEANER.clean(cleaned).strip()
             if again == cleaned:
@@ -121,6 +123,7 @@ _BLOCK_TAG = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
+_MARKUP = re.compile("[<>&\ufeff]")  # markup, or a byte-order mark (the HTML parser drops one at the start)
 _PASSES = 6
 
 
@@ -134,6 +137,10 @@ def html_to_text(fragment: str | None, limit: int) -> str:
     """
     if not fragment:
         return ""
+    if not _MARKUP.search(fragment):
+        # No tag, entity or '>' to read: what a pass would do to it is what this does (the nh3
+        # pass only normalizes line ends and drops NULs, which the steps below do as well).
+        return truncate(_SPACE.sub(" ", _CONTROL.sub("", fragment)).strip(), limit)
     text = fragment
     for _ in range(_PASSES):
         cleaned = _text_pass(text, limit)

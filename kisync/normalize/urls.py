@@ -9,6 +9,7 @@ exactly as the feed wrote it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
@@ -29,6 +30,10 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "mtm_", "matomo_")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_HOST = re.compile(r"[\s\x00-\x1f]")
+# urljoin returns an absolute http(s) URL as it is (re-parsed): skip it, it is most of the cost.
+_ABSOLUTE_WEB = re.compile(r"https?://", re.IGNORECASE)
 
 
 def is_tracking_param(name: str) -> bool:
@@ -67,10 +72,10 @@ def clean_url(
 @lru_cache(maxsize=8192)
 def _clean_url(value: str, base: str | None, schemes: frozenset[str], keep_fragment: bool) -> str | None:
     value = value.strip()
-    if not value or len(value) > 4096 or any(ord(c) < 32 or c == "\x7f" for c in value):
+    if not value or len(value) > 4096 or _CONTROL.search(value):
         return None
     try:
-        if base:
+        if base and not _ABSOLUTE_WEB.match(value):
             value = urljoin(base, value)
         parts = urlsplit(value)
         scheme = parts.scheme.lower()
@@ -82,7 +87,7 @@ def _clean_url(value: str, base: str | None, schemes: frozenset[str], keep_fragm
         port = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
         return None
-    if not host or any(c.isspace() or ord(c) < 32 for c in host):
+    if not host or _BAD_HOST.search(host):
         return None
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
