@@ -144,14 +144,15 @@ def phase_parse_floor(corpus: str) -> dict[str, Any]:
 def phase_kisync_serial(corpus: str, kind: str, db: str, profile: str | None = None) -> dict[str, Any]:
     """kisync's own stages over every body in one thread, without fetching: the CPU a cold sync has to spend.
 
-    The same calls ``Syncer`` makes per source (``Syncer._process``: parse and
-    normalize; ``Syncer._sweep`` for complete snapshots; ``Store.merge``),
+    The same calls ``Syncer`` makes per source (``kisync.pipeline.process_page``:
+    parse and normalize; ``Syncer._sweep`` for complete snapshots; ``Store.merge``),
     one after the other, each stage timed. With ``profile`` the whole is
     recorded by pyinstrument (text and HTML next to ``profile``).
     """
     from datetime import UTC, datetime
 
     from kisync.fetch.types import FetchResult
+    from kisync.pipeline import process_page
     from kisync.sources import SourceRegistry
     from kisync.store.db import create_engine, upgrade
     from kisync.sync import Syncer
@@ -184,11 +185,12 @@ def phase_kisync_serial(corpus: str, kind: str, db: str, profile: str | None = N
         page = FetchResult(url=source.url, status=200, body=bodies[source.id], etag='"bench"', last_modified=None,
                            content_type=None)
         started = time.perf_counter()
-        doc, batch, _ = syncer._process(source, page)
+        processed = process_page(syncer.job(source, page))
+        doc, batch = processed.doc, processed.items
         times["process"] += time.perf_counter() - started
-        if doc.complete and doc.format == "exchange" and not doc.next_url:
+        if doc.complete and processed.sweep is not None and not doc.next_url:
             started = time.perf_counter()
-            batch = batch + syncer._sweep(source, doc, now)[2]
+            batch = batch + syncer._sweep(source, doc, processed.sweep, now)[2]
             times["sweep"] += time.perf_counter() - started
         started = time.perf_counter()
         items += syncer.store.merge(batch, syncer._context(source, now)).new

@@ -126,6 +126,12 @@ class SyncSettings(_Section):
         default=900,
         description="How long a worker's claim on a source lasts; a crashed worker's claims lapse after it.",
     )
+    parse_processes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Worker processes that parse and normalize fetched feeds while the fetching goes on; "
+        "empty: one per core (at most 4, none on one core); 0: a thread of the syncing process.",
+    )
     max_deletion_share: float = Field(
         default=0.5,
         ge=0,

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -18,18 +21,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import Engine
 
-from kisync import __version__
-from kisync.centres import centre_for
+from kisync import __version__, parallel
 from kisync.config import Settings
 from kisync.errors import FetchError, KisyncError, ParseError
 from kisync.fetch import Fetcher, FetchResult, user_agent
 from kisync.logs import safe_url
 from kisync.metrics import FETCH_SECONDS, FETCHES
-from kisync.model import Centre, Item, Tombstone
-from kisync.normalize import NormalizeContext, normalize_document
+from kisync.model import Centre, Tombstone
 from kisync.normalize.ids import ID_PREFIX as FEED_ID_PREFIX
-from kisync.parse import parse_document
 from kisync.parse.types import ParsedDocument
+from kisync.pipeline import PageJob, Processed, SweepFacts, process_page
 from kisync.schedule import Bounds, next_due_after_failure, next_due_after_success
 from kisync.sources import Outcome, Source, SourceRegistry
 from kisync.store.maintenance import tombstone_horizon
@@ -82,6 +83,14 @@ class _Accumulated:
 class Syncer:
     """Syncs sources into the store.
 
+    Sources are fetched concurrently; each fetched body is parsed and
+    normalized in a worker process (``kisync.pipeline``, on
+    ``sync.parse_processes`` processes, or a thread when that is 0) while
+    the event loop goes on fetching; the store takes the items of one
+    source at a time, on one writer thread (its merges are serialised by
+    the change counter anyway; one thread keeps them from queueing on the
+    database's lock).
+
     ``allow_addresses`` is handed to the Fetcher that ``sync_sources`` opens:
     exact (address, port) pairs the SSRF guard lets through. It exists for
     tests, whose servers run on loopback; production code never passes it.
@@ -101,6 +110,12 @@ class Syncer:
         self.now = now or (lambda: datetime.now(UTC))
         self.bounds = Bounds(settings.sync.min_interval, settings.sync.max_backoff)
         self.allow_addresses = list(allow_addresses)
+        processes = settings.sync.parse_processes
+        self.processes = parallel.default_processes() if processes is None else processes
+        self._rules = settings.classification.rules().model_dump_json()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kisync-store")
+        weakref.finalize(self, self._writer.shutdown, wait=False)
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def sync_sources(
         self, sources: Sequence[Source], progress: Callable[[SyncReport], None] | None = None
@@ -133,7 +148,7 @@ class Syncer:
         duration = time.monotonic() - started
         FETCHES.labels("not_modified" if outcome.not_modified else "ok" if outcome.ok else "error").inc()
         FETCH_SECONDS.observe(duration)
-        await asyncio.to_thread(self.registry.record, source.id, outcome)
+        await self._store_call(self.registry.record, source.id, outcome)
         report = SyncReport(
             source_id=source.id,
             url=safe_url(url),
@@ -220,21 +235,39 @@ class Syncer:
     async def _ingest(
         self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, *, resync: bool = False
     ) -> Outcome:
+        async with self._ingest_slot():
+            return await self._ingest_pages(fetcher, source, result, attempted, resync)
+
+    def _ingest_slot(self) -> asyncio.Semaphore:
+        """Bounds the sources between "fetched" and "merged" (memory: parsed items are many times their body).
+
+        Enough to keep every parser process and the store busy; the other
+        fetched bodies wait as bytes.
+        """
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(2 * max(self.processes, 1) + 2))
+        return self._slots[1]
+
+    async def _ingest_pages(
+        self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, resync: bool
+    ) -> Outcome:
         totals = _Accumulated()
-        context = await asyncio.to_thread(self._context, source, attempted)
+        context = await self._store_call(self._context, source, attempted)
         on_hold, deletion_used, cursor = None, False, None
         page, pages = result, 0
         while True:
-            doc, items, warnings = await asyncio.to_thread(self._process, source, page)
-            totals.warnings += warnings
+            processed = await self.process(source, page)
+            doc, items = processed.doc, processed.items
+            totals.warnings += processed.warnings
             # A paged snapshot is only complete with all its pages: sweep single documents only.
-            if doc.complete and doc.format == "exchange" and not doc.next_url and pages == 0:
-                hold, used, tombstones, why = await asyncio.to_thread(self._sweep, source, doc, attempted)
+            if doc.complete and processed.sweep is not None and not doc.next_url and pages == 0:
+                hold, used, tombstones, why = await self._store_call(self._sweep, source, doc, processed.sweep, attempted)
                 on_hold, deletion_used = hold, deletion_used or used
                 items = items + tombstones
                 if why:
                     totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
-            merged = await asyncio.to_thread(self.store.merge, items, context)
+            merged = await self._store_call(self.store.merge, items, context)
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
             # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`). After a 410 the
@@ -264,33 +297,47 @@ class Syncer:
             deletion_used=deletion_used,
         )
 
-    def _origin(self, source: Source, doc: ParsedDocument) -> Centre:
-        return centre_for(source.centre or f"source-{source.id}", fallback_name=doc.feed_title)
-
-    def _process(self, source: Source, page: FetchResult) -> tuple[ParsedDocument, list[Item | Tombstone], list[dict]]:
-        expected = {"auto": "auto", "exchange": "exchange", "feed": "feed"}[source.format]
-        doc = parse_document(page.body or b"", url=page.url, content_type=page.content_type, expected=expected)
-        ctx = NormalizeContext(
+    def job(self, source: Source, page: FetchResult) -> PageJob:
+        """What ``process_page`` needs to parse and normalize ``page`` of ``source``."""
+        return PageJob(
+            body=page.body or b"",
+            url=page.url,
+            content_type=page.content_type,
+            expected={"auto": "auto", "exchange": "exchange", "feed": "feed"}[source.format],
             source_id=source.id,
             feed_url=source.url,
-            centre=self._origin(source, doc),
+            centre=source.centre or f"source-{source.id}",
             relay=source.relay,
             default_kind=source.defaults.kind,
-            default_fields=list(source.defaults.fields_of_action),
-            rules=self.settings.classification.rules(),
+            default_fields=tuple(source.defaults.fields_of_action),
+            rules=self._rules,
             now=self.now(),
         )
-        batch = normalize_document(doc, ctx)
-        warnings = [{"where": w.where, "code": w.code, "message": w.message} for w in doc.warnings + batch.warnings]
-        if not batch.items and (doc.exchange_items or doc.entries):
-            # Name an item's own problem: the document's warnings (a missing `generated`) come first
-            # in `warnings` but are not why nothing could be used.
-            first = (batch.warnings or doc.warnings)[0]
-            raise ParseError(f"no usable item among {len(doc.exchange_items or doc.entries)}: {first.message}")
-        return doc, batch.items, warnings
+
+    async def process(self, source: Source, page: FetchResult) -> Processed:
+        """Parse and normalize one fetched page, in a worker process (or a thread)."""
+        job = self.job(source, page)
+        if self.processes == 0:
+            return await asyncio.to_thread(process_page, job)
+        try:
+            executor = parallel.pool(self.processes)
+        except OSError as error:  # no semaphores (a container without /dev/shm): parse in a thread instead
+            log.warning("no parser processes (%s); parsing in a thread of this process", error)
+            self.processes = 0
+            return await asyncio.to_thread(process_page, job)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, process_page, job)
+        except BrokenProcessPool:
+            parallel.forget(executor)
+            raise KisyncError(
+                "the parser process ended while reading this body (killed for memory, or crashed); nothing was stored"
+            ) from None
+
+    async def _store_call(self, function: Callable, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
 
     def _sweep(
-        self, source: Source, doc: ParsedDocument, now: datetime
+        self, source: Source, doc: ParsedDocument, facts: SweepFacts, now: datetime
     ) -> tuple[str | None, bool, list[Tombstone], str | None]:
         """Tombstones for the publisher's items its complete snapshot no longer lists.
 
@@ -300,9 +347,8 @@ class Syncer:
         if source.relay or publisher is None or publisher != source.centre:
             return None, False, [], None  # only the origin's own snapshot may delete its items
         # Ids of invalid items count as present: a typo in one item must not delete it.
-        raw_items = [raw for raw in doc.exchange_items if isinstance(raw, dict)]
-        present = {raw.get("id") for raw in raw_items}
-        if any(raw.get("via") and _origin_id(raw) == publisher for raw in raw_items):
+        present = facts.present
+        if facts.relayed_by_publisher:
             # An item of the publisher with a hop in `via` was re-published by another node:
             # this is that node's view of the publisher (its /api/v1/snapshot?origin=…), which
             # may lack items it has not heard of yet, never the origin's own list (docs/federation.md).
@@ -342,11 +388,6 @@ class Syncer:
             # Only relays are held to the horizon (DESIGN.md, tombstone retention).
             tombstone_horizon=tombstone_horizon(self.store.engine) if source.relay else None,
         )
-
-
-def _origin_id(raw: dict) -> object:
-    origin = raw.get("origin")
-    return origin.get("id") if isinstance(origin, dict) else None
 
 
 def is_own_source(source: Source, node_centre: str) -> bool:

@@ -18,11 +18,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import zlib
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import Engine
 
+import kisync.parallel
+import kisync.pipeline
 import kisync.sync
 from kisync.config import Settings, load_settings
 from kisync.model import Item
@@ -537,16 +541,17 @@ async def test_an_empty_snapshot_never_deletes_without_approval(aiohttp_server, 
 
 
 async def test_an_unexpected_exception_stays_with_its_source(aiohttp_server, engine, monkeypatch):
-    node, state, _ = await three_source_node(aiohttp_server, engine)
+    # In a thread (parse_processes 0), where a patched normalizer is the one that runs.
+    node, state, _ = await three_source_node(aiohttp_server, engine, sync={"parse_processes": 0})
     stored = node.store.versions()
-    original = kisync.sync.normalize_document
+    original = kisync.pipeline.normalize_document
 
     def flaky(doc, ctx):
         if ctx.source_id == "kleve":
             raise RuntimeError("a bug in a normalizer")
         return original(doc, ctx)
 
-    monkeypatch.setattr(kisync.sync, "normalize_document", flaky)
+    monkeypatch.setattr(kisync.pipeline, "normalize_document", flaky)
     state.validators = False  # make every source parse again
 
     reports = await node.sync()
@@ -556,6 +561,41 @@ async def test_an_unexpected_exception_stays_with_its_source(aiohttp_server, eng
     assert reports["kleve"].error == "internal error: RuntimeError: a bug in a normalizer"
     assert node.registry.get("kleve").consecutive_failures == 1
     assert node.store.versions() == stored
+
+
+async def test_a_parser_process_that_dies_fails_its_sources_and_the_next_sync_starts_a_new_one(aiohttp_server, engine):
+    node, state, _ = await three_source_node(aiohttp_server, engine, sync={"parse_processes": 1})
+    stored = node.store.versions()
+    executor = kisync.parallel.pool(1)
+    os.kill(executor.submit(os.getpid).result(), signal.SIGKILL)  # what the OOM killer does to a worker
+    with pytest.raises(BrokenProcessPool):
+        executor.submit(os.getpid).result(timeout=30)
+    state.validators = False
+
+    broken = await node.sync()
+
+    # The sources that met the dead pool fail; the first to meet it drops it, so later ones get a new one.
+    failed = {r.error for r in broken.values() if not r.ok}
+    assert failed == {"the parser process ended while reading this body (killed for memory, or crashed); nothing was stored"}
+    assert node.store.versions() == stored
+    again = await node.sync()
+    assert all(r.ok for r in again.values()), {i: r.error for i, r in again.items()}
+    assert kisync.parallel.pool(1) is not executor
+    assert node.store.versions() == stored
+
+
+async def test_parsing_in_worker_processes_or_in_a_thread_stores_the_same(aiohttp_server, engine, tmp_path):
+    from kisync.store.db import create_engine, upgrade
+
+    server = await aiohttp_server(make_app())
+    other = create_engine(f"sqlite:///{tmp_path / 'thread.sqlite'}")
+    upgrade(other)
+    pooled = Node(engine, three_sources(server), sync={"parse_processes": 2})
+    threaded = Node(other, three_sources(server), sync={"parse_processes": 0})
+    for node in (pooled, threaded):
+        assert all(r.ok for r in (await node.sync()).values())
+    assert (pooled.syncer.processes, threaded.syncer.processes) == (2, 0)
+    assert pooled.store.versions() == threaded.store.versions()
 
 
 # -- back-off ---------------------------------------------------------------------------------
