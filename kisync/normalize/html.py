@@ -144,7 +144,9 @@ def html_to_text(fragment: str | None, limit: int) -> str:
     text = fragment
     for _ in range(_PASSES):
         cleaned = _text_pass(text, limit)
-        if cleaned == text:
+        # Without markup left, the next pass would be the short way above, which leaves a pass's
+        # output as it is: this is the fixed point, no need to run a pass to see it.
+        if cleaned == text or not _MARKUP.search(cleaned):
             return cleaned
         text = cleaned
     # Pathological nesting of escapes: give up on the characters that keep
