@@ -27,6 +27,7 @@ from kisync.normalize.classify import ClassificationRules
 from kisync.parse import parse_document
 from kisync.parse.document import Expected
 from kisync.parse.types import ParsedDocument
+from kisync.store.merge import incoming_digest
 from kisync.vocab import FieldOfAction, Kind
 
 
@@ -62,6 +63,7 @@ class SweepFacts:
 class Processed:
     doc: ParsedDocument  # the envelope only: `entries` and `exchange_items` are emptied
     items: list[Item | Tombstone]
+    digests: list[str]  # the merge's content hash of each item, computed here on a parser process's CPU
     warnings: list[dict]
     sweep: SweepFacts | None  # exchange documents only
 
@@ -88,7 +90,7 @@ def process_page(job: PageJob) -> Processed:
         raise ParseError(f"no usable item among {len(doc.exchange_items or doc.entries)}: {first.message}")
     sweep = sweep_facts(doc) if doc.format == "exchange" else None
     envelope = dataclasses.replace(doc, entries=[], exchange_items=[], exchange_positions=[], warnings=[])
-    return Processed(envelope, batch.items, warnings, sweep)
+    return Processed(envelope, batch.items, [incoming_digest(item) for item in batch.items], warnings, sweep)
 
 
 def sweep_facts(doc: ParsedDocument) -> SweepFacts:

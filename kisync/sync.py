@@ -264,10 +264,10 @@ class Syncer:
             if doc.complete and processed.sweep is not None and not doc.next_url and pages == 0:
                 hold, used, tombstones, why = await self._store_call(self._sweep, source, doc, processed.sweep, attempted)
                 on_hold, deletion_used = hold, deletion_used or used
-                items = items + tombstones
+                items = items + tombstones  # their digests are the merge's to compute (None beyond the list)
                 if why:
                     totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
-            merged = await self._store_call(self.store.merge, items, context)
+            merged = await self._store_call(self.store.merge, items, context, processed.digests)
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
             # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`). After a 410 the

@@ -167,3 +167,17 @@ def test_stamped_version_delivered_again_is_unchanged():
                                reported_modified=stamped.reported_modified, reported_hash=stamped.reported_hash)
     again = merge_items({before.id: now_stored}, [after], ctx)
     assert len(again.unchanged) == 1 and again.stale == 0 and not again.changes and not again.warnings
+
+
+@settings(max_examples=200, deadline=None)
+@given(versions, st.booleans())
+def test_digests_computed_beforehand_plan_as_the_merge_would(items, served_field):
+    """A sync hands the merge digests made in its parser processes: the plan must be the same as without them."""
+    from kisync.store.merge import incoming_digest
+
+    if served_field:  # a served-only field is not content: the digest is the one without it
+        items = [i.model_copy(update={"_also_reported_by": ["https://x.example/"]}) if not i.deleted else i for i in items]
+    with_digests = merge_items({}, items, RELAY, [incoming_digest(i) for i in items])
+    without = merge_items({}, items, RELAY)
+    assert [(p.id, p.version_key) for p in with_digests.changes] == [(p.id, p.version_key) for p in without.changes]
+    assert with_digests.stale == without.stale

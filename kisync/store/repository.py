@@ -104,13 +104,15 @@ class Store:
 
     # -- writing ---------------------------------------------------------------
 
-    def merge(self, items: Iterable[Item | Tombstone], ctx: MergeContext) -> MergeResult:
-        """Merge a batch of incoming versions in one transaction."""
+    def merge(
+        self, items: Iterable[Item | Tombstone], ctx: MergeContext, digests: Sequence[str | None] | None = None
+    ) -> MergeResult:
+        """Merge a batch of incoming versions in one transaction (``digests``: see ``merge_items``)."""
         items = list(items)
         with self.engine.begin() as conn:
             last_seq = self._lock_counter(conn)
             stored = self._stored_versions(conn, [i.id for i in items], ctx.source_id)
-            plan = merge_items(stored, items, ctx)
+            plan = merge_items(stored, items, ctx, digests)
             last_seq = self._write(conn, plan, ctx, last_seq)
         return MergeResult(
             seen=len(plan.seen),
@@ -175,7 +177,7 @@ class Store:
             # One statement, many parameter sets: compiled once and executed as a batch by
             # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
             conn.execute(self._upsert_item, rows)
-            self._index(conn, changes)
+            self._index(conn, changes, [row["search_text"] for row in rows])
             conn.execute(
                 _COUNTER.update().where(_COUNTER.c.name == CHANGE_SEQ).values(value=last_seq)
             )
@@ -183,8 +185,8 @@ class Store:
             self._record_provenance(conn, plan.seen, ctx)
         return last_seq
 
-    def _index(self, conn: Connection, changes: Sequence[Prepared]) -> None:
-        """Replace the facets (and, on SQLite, the FTS5 text) of the changed items."""
+    def _index(self, conn: Connection, changes: Sequence[Prepared], texts: Sequence[str | None]) -> None:
+        """Replace the facets (and, on SQLite, the FTS5 text) of the changed items (``texts``: their search text)."""
         ids = [p.id for p in changes]
         for chunk in _chunks(ids):
             conn.execute(_FACET.delete().where(_FACET.c.item_id.in_(chunk)))
@@ -200,7 +202,7 @@ class Store:
         if facets:
             conn.execute(_FACET.insert(), facets)
         if self.dialect == "sqlite" and live:
-            rows = [{"item_id": item.id, "text": search_text(item)} for item in live]
+            rows = [{"item_id": p.id, "text": text} for p, text in zip(changes, texts, strict=True) if text is not None]
             conn.execute(sa.text("INSERT INTO item_fts (item_id, text) VALUES (:item_id, :text)"), rows)
 
     def _record_provenance(self, conn: Connection, seen: Sequence[Prepared], ctx: MergeContext) -> None:
