@@ -282,6 +282,7 @@ def phase_kisync(urls: list[str], centres: list[str], db: str, fresh: bool, kind
         "updated": sum(r.outcome.updated for r in reports if r.outcome),
         "warnings": sum(r.warnings for r in reports),
         "stored": Store(engine).counts()["live"],
+        "parse_processes": syncer.processes,
     }
 
 
@@ -429,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("kisync cold", "kisync warm", "kisync incremental", "kisync exchange cold"):
         r = results[name]
         detail = f"{r['ok']}/{r['sources']} ok, {r['not_modified']} not modified, {r['new']} new, {r['updated']} updated, " \
-                 f"{r['stored']} stored"
+                 f"{r['stored']} stored; {r.get('parse_processes', '?')} parser processes"
         if r["failed"]:
             detail += f"; {r['failed']} FAILED, e.g. {r['first_error']}"
         rows.append(row(name, r["time"], detail))
