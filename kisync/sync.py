@@ -179,7 +179,8 @@ class Syncer:
             ok=False,
             http_status=getattr(error, "status", None),
             error=str(error),
-            next_due=next_due_after_failure(attempted, failures, self.bounds, retry_after),
+            # From now, not from the start: a slow or queued attempt must not bring the next one closer.
+            next_due=next_due_after_failure(self.now(), failures, self.bounds, retry_after),
         )
 
     async def _sync(self, fetcher: Fetcher, source: Source, url: str, attempted: datetime) -> Outcome:
@@ -189,6 +190,9 @@ class Syncer:
             if error.status == 410 and url != source.url:
                 return await self._resync(fetcher, source, attempted, error)
             raise
+        # The next fetch is due an interval after this one answered, however long it waited for a
+        # connection slot: "once per interval" holds for the server, not only for our bookkeeping.
+        fetched = self.now()
         if result.not_modified:
             return Outcome(
                 attempted=attempted,
@@ -196,12 +200,12 @@ class Syncer:
                 http_status=304,
                 etag=result.etag,
                 last_modified=result.last_modified,
-                next_due=next_due_after_success(attempted, source.interval, self.bounds, result.max_age),
+                next_due=next_due_after_success(fetched, source.interval, self.bounds, result.max_age),
                 not_modified=True,
                 seen=source.seen,
                 on_hold=source.on_hold,
             )
-        return await self._ingest(fetcher, source, result, attempted)
+        return await self._ingest(fetcher, source, result, attempted, fetched)
 
     async def _resync(self, fetcher: Fetcher, source: Source, attempted: datetime, gone: FetchError) -> Outcome:
         """A changes feed answered 410 to our cursor: read the snapshot, then follow the changes from its cursor.
@@ -218,7 +222,7 @@ class Syncer:
             extra={"source_id": source.id, "url": safe_url(source.url), "snapshot": safe_url(snapshot)},
         )
         result = await fetcher.fetch(snapshot)
-        outcome = await self._ingest(fetcher, source, result, attempted, resync=True)
+        outcome = await self._ingest(fetcher, source, result, attempted, self.now(), resync=True)
         outcome.warnings.insert(
             0,
             {
@@ -233,10 +237,17 @@ class Syncer:
         return outcome
 
     async def _ingest(
-        self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, *, resync: bool = False
+        self,
+        fetcher: Fetcher,
+        source: Source,
+        result: FetchResult,
+        attempted: datetime,
+        fetched: datetime,
+        *,
+        resync: bool = False,
     ) -> Outcome:
         async with self._ingest_slot():
-            return await self._ingest_pages(fetcher, source, result, attempted, resync)
+            return await self._ingest_pages(fetcher, source, result, attempted, fetched, resync)
 
     def _ingest_slot(self) -> asyncio.Semaphore:
         """Bounds the sources between "fetched" and "merged" (memory: parsed items are many times their body).
@@ -250,7 +261,7 @@ class Syncer:
         return self._slots[1]
 
     async def _ingest_pages(
-        self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, resync: bool
+        self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, fetched: datetime, resync: bool
     ) -> Outcome:
         totals = _Accumulated()
         context = await self._store_call(self._context, source, attempted)
@@ -287,7 +298,7 @@ class Syncer:
             etag=result.etag,
             last_modified=result.last_modified,
             cursor=cursor,
-            next_due=next_due_after_success(attempted, source.interval, self.bounds, result.max_age),
+            next_due=next_due_after_success(fetched, source.interval, self.bounds, result.max_age),
             seen=totals.seen,
             new=totals.new,
             updated=totals.updated,
