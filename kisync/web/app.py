@@ -1,9 +1,9 @@
 """The web app: routes, middlewares, and what the handlers share.
 
 ``create_app(settings, engine)`` builds it; ``kisync serve``/``kisync run``
-start it with ``AccessLogger`` (``web.AppRunner(app, access_log_class=
-AccessLogger)``), which logs method, path, status and time, never headers,
-so the admin token cannot reach a log.
+start it with ``web.AppRunner(app, **RUNNER_OPTIONS)``: kisync's
+``AccessLogger`` (kisync.web.accesslog), which logs method, path, status
+and time, never headers, so the admin token cannot reach a log.
 
 A syncer in the same process makes its changes visible at once with
 ``app[SEQ].bump(result.last_seq)``; a worker in the same process sets
@@ -12,18 +12,17 @@ A syncer in the same process makes its changes visible at once with
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy.engine import Engine
 
 from kisync.config import Settings
 from kisync.sources import SourceRegistry
 from kisync.web import admin, api, ops, syndication
+from kisync.web.accesslog import RUNNER_OPTIONS, AccessLogger  # noqa: F401  (what `kisync serve` runs the app with)
 from kisync.web.caching import ChangeSeq, RenderCache
 from kisync.web.context import CONTEXT, SEQ, TRIGGER_SYNC, TriggerSync, WebContext
 from kisync.web.errors import error_middleware
@@ -32,8 +31,6 @@ from kisync.web.html.security import security_headers_middleware
 from kisync.web.html.templates import STYLESHEET_PATH
 from kisync.web.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from kisync.web.public import Publication
-
-access_log = logging.getLogger("kisync.web.access")
 
 
 @dataclass(frozen=True)
@@ -127,27 +124,6 @@ async def metrics_middleware(request: web.Request, handler) -> web.StreamRespons
     return response
 
 
-class AccessLogger(AbstractAccessLogger):
-    """One structured line per request; no headers, so no token, ever."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "bytes": response.body_length,
-                "duration_ms": round(time * 1000, 1),
-                "remote": request.remote,
-            },
-        )
-
-
-RUNNER_OPTIONS = {"access_log_class": AccessLogger, "access_log": access_log}
 
 
 def create_app(

@@ -1,0 +1,86 @@
+"""The access log: one JSON line per request with the same fields whichever way it is written."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+
+import pytest
+
+from kisync.logs import configure_logging
+from kisync.web.accesslog import RUNNER_OPTIONS, direct_json_handlers
+
+pytest_plugins = ["tests.test_web_support"]
+
+FIELDS = ["time", "level", "logger", "message", "method", "path", "status", "bytes", "duration_ms", "remote"]
+
+
+@pytest.fixture
+def json_log():
+    """``kisync serve``'s logging (INFO, JSON lines) into a buffer; the kisync logger restored afterwards.
+
+    Configured when the test calls it: pytest attaches its capturing handlers to the logger once the test starts.
+    """
+    root = logging.getLogger("kisync")
+    saved = (root.handlers[:], root.level, root.propagate)
+
+    def start() -> io.StringIO:
+        stream = io.StringIO()
+        configure_logging("INFO", "json", stream)
+        return stream
+
+    yield start
+    root.handlers[:], root.level, root.propagate = saved
+
+
+async def access_lines(stream: io.StringIO, count: int) -> list[dict]:
+    # The line is written after the answer has left: give the server a moment.
+    for _ in range(100):
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        lines = [line for line in lines if line["logger"] == "kisync.web.access"]
+        if len(lines) >= count:
+            return lines
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"expected {count} access lines, got {stream.getvalue()!r}")
+
+
+async def test_one_json_line_per_request_with_its_fields(make_client, populated_store, json_log):
+    stream = json_log()
+    assert direct_json_handlers(logging.getLogger("kisync.web.access")) == logging.getLogger("kisync").handlers
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    body = await (await client.get("/feed.rss?field=schule", auto_decompress=False)).read()
+    await client.get("/api/v1/nothing-here")
+    ok, missing = await access_lines(stream, 2)
+    assert list(ok) == FIELDS
+    assert ok["level"] == "info" and ok["message"] == "GET /feed.rss 200"
+    assert (ok["method"], ok["path"], ok["status"]) == ("GET", "/feed.rss", 200)
+    assert ok["bytes"] > len(body)  # what aiohttp wrote: the head and the body
+    assert isinstance(ok["duration_ms"], float) and ok["remote"] == "127.0.0.1"
+    assert (missing["path"], missing["status"]) == ("/api/v1/nothing-here", 404)
+
+
+async def test_the_direct_line_is_the_log_records_line(make_client, populated_store, json_log):
+    """A filter on the handler sends the line through ``logging``: the same keys, in the same order, the same values."""
+    stream = json_log()
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    await client.get("/api/v1/items?limit=3")
+    handler = logging.getLogger("kisync").handlers[0]
+    handler.addFilter(lambda record: True)
+    assert direct_json_handlers(logging.getLogger("kisync.web.access")) is None
+    await client.get("/api/v1/items?limit=3")
+    direct, recorded = await access_lines(stream, 2)
+    assert list(direct) == list(recorded) == FIELDS
+    for line in (direct, recorded):
+        del line["time"], line["duration_ms"]
+    assert direct == recorded
+
+
+async def test_no_line_below_info(make_client, populated_store, json_log):
+    stream = json_log()
+    logging.getLogger("kisync").setLevel(logging.WARNING)
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    assert (await client.get("/healthz")).status == 200
+    await asyncio.sleep(0.05)
+    assert stream.getvalue() == ""
