@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 
 import pytest
 
@@ -65,16 +66,24 @@ async def test_the_direct_line_is_the_log_records_line(make_client, populated_st
     """A filter on the handler sends the line through ``logging``: the same keys, in the same order, the same values."""
     stream = json_log()
     client = await make_client(server_kwargs=RUNNER_OPTIONS)
-    await client.get("/api/v1/items?limit=3")
+    paths = ["/api/v1/items?limit=3", "/api/v1/items/%22%C3%BCber%5C%22"]  # quotes, a backslash, not ASCII: escaped alike
+    for path in paths:
+        await client.get(path)
     handler = logging.getLogger("kisync").handlers[0]
     handler.addFilter(lambda record: True)
     assert direct_json_handlers(logging.getLogger("kisync.web.access")) is None
-    await client.get("/api/v1/items?limit=3")
-    direct, recorded = await access_lines(stream, 2)
-    assert list(direct) == list(recorded) == FIELDS
-    for line in (direct, recorded):
-        del line["time"], line["duration_ms"]
-    assert direct == recorded
+    for path in paths:
+        await client.get(path)
+    lines = await access_lines(stream, 4)
+    assert [line["path"] for line in lines] == ["/api/v1/items", '/api/v1/items/"über\\"'] * 2
+    for line in lines:
+        assert list(line) == FIELDS
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line.pop("time"))
+        assert isinstance(line.pop("duration_ms"), float)
+    assert lines[:2] == lines[2:]
+    # Byte for byte, but for the time and the duration.
+    raw = [re.sub(r'"time": "[^"]*"|"duration_ms": [0-9.]+', "", line) for line in stream.getvalue().splitlines()]
+    assert raw[:2] == raw[2:]
 
 
 async def test_no_line_below_info(make_client, populated_store, json_log):
