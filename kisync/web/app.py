@@ -29,7 +29,7 @@ from kisync.web.errors import error_middleware
 from kisync.web.html import pages
 from kisync.web.html.security import security_headers_middleware
 from kisync.web.html.templates import STYLESHEET_PATH
-from kisync.web.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from kisync.web.metrics import request_metrics
 from kisync.web.public import Publication
 
 
@@ -118,9 +118,9 @@ async def cors_middleware(request: web.Request, handler) -> web.StreamResponse:
 async def metrics_middleware(request: web.Request, handler) -> web.StreamResponse:
     started = time.perf_counter()
     response = await handler(request)
-    route = _route_template(request)
-    HTTP_REQUESTS.labels(route, str(response.status)).inc()
-    HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)
+    requests, seconds = request_metrics(_route_template(request), response.status)
+    requests.inc()
+    seconds.observe(time.perf_counter() - started)
     return response
 
 

@@ -9,6 +9,8 @@ scrape always shows the store as it is, whoever wrote it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -37,6 +39,14 @@ HTTP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
     registry=REGISTRY,
 )
+
+
+
+@cache  # routes are templates and statuses few: a small table
+def request_metrics(route: str, status: int) -> tuple[Any, Any]:
+    """The request counter and the time histogram of a route and status (``labels()`` is a locked lookup per call)."""
+    return HTTP_REQUESTS.labels(route, str(status)), HTTP_SECONDS.labels(route)
+
 
 _SOURCE = SourceRow.__table__
 _STATE = SourceStateRow.__table__
