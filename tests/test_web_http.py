@@ -234,6 +234,36 @@ async def test_the_change_sequence_is_read_at_most_twice_a_second(engine, popula
     assert seq.changed_at == changed
 
 
+async def test_the_fast_path_reads_the_change_sequence_ahead_and_never_past_the_bound(engine, populated_store, monkeypatch):
+    reads = []
+    original = caching.read_counters
+    monkeypatch.setattr(caching, "read_counters", lambda e: reads.append(1) or original(e))
+    now = [100.0]
+    seq = ChangeSeq(engine, refresh_seconds=0.5, clock=lambda: now[0])
+    assert seq.known() is None, "never read: unknown"
+    first = await seq.current()
+    now[0] = 100.3
+    assert seq.known() == first
+    await asyncio.sleep(0.05)
+    assert len(reads) == 1, "early in the interval: no read"
+    now[0] = 100.4
+    assert seq.known() == first  # answered at once, and the next read starts in the background
+    await until(lambda: len(reads) == 2)
+    now[0] = 100.85
+    assert seq.known() is not None, "fresh from the early read"
+    now[0] = 100.9
+    assert seq.known() is None, "as old as the bound: only a read may answer"
+    await until(lambda: len(reads) == 3)  # the one started at 100.85
+
+
+async def until(condition, seconds: float = 2.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
 async def test_render_cache_bounds_and_single_flight():
     cache = RenderCache(max_entries=3, max_bytes=400)
     for n in range(5):

@@ -10,9 +10,14 @@ insert, update and tombstone. So
   a popular feed is rendered and compressed once per change, not per
   request.
 
-The sequence itself is read from the counter table at most every
-``REFRESH_SECONDS``; a syncer in the same process calls ``bump`` to make
-its change visible at once.
+The sequence itself is read from the counter table when the known value
+is ``REFRESH_SECONDS`` old (the fast path, kisync.web.hot, starts that
+read a little earlier in the background, so that no request waits for
+it); a syncer in the same process calls ``bump`` to make its change
+visible at once. A change committed by another process (a worker on the
+same PostgreSQL) is served to every request that starts
+``REFRESH_SECONDS`` or more after the commit; the requests in between
+need no database round trip.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -34,8 +41,11 @@ from sqlalchemy.engine import Engine
 from kisync.store.tables import CHANGE_SEQ, PURGED_SEQ, CounterRow
 
 _COUNTER = CounterRow.__table__
+log = logging.getLogger("kisync.web")
 
 REFRESH_SECONDS = 0.5
+# Share of REFRESH_SECONDS after which a request that finds the value fresh starts the next read in the background.
+EARLY_READ = 0.75
 # Bodies smaller than this gain little from gzip and cost a round of CPU.
 GZIP_MIN_BYTES = 512
 # Up to this size gzip takes about a millisecond: less than a hop to a thread and back.
@@ -59,6 +69,7 @@ class ChangeSeq:
         self._clock = clock
         self._checked: float | None = None
         self._lock = asyncio.Lock()
+        self._early: asyncio.Task[None] | None = None
         self.value = 0
         self.purged = 0
         # When this process first saw the current value: the time of the last change.
@@ -66,6 +77,32 @@ class ChangeSeq:
 
     def _stale(self) -> bool:
         return self._checked is None or self._clock() - self._checked >= self.refresh_seconds
+
+    def known(self) -> int | None:
+        """The value when it is recent enough to answer with, without waiting; None when it is due for a read.
+
+        Late in the interval it starts the next read in the background, so
+        that under steady traffic no request has to wait for one.
+        """
+        if self._checked is None:
+            return None
+        age = self._clock() - self._checked
+        if age >= self.refresh_seconds:
+            return None
+        if age >= self.refresh_seconds * EARLY_READ and self._early is None and not self._lock.locked():
+            self._early = asyncio.get_running_loop().create_task(self._read_early())
+        return self.value
+
+    async def _read_early(self) -> None:
+        try:
+            async with self._lock:
+                if self._checked is None or self._clock() - self._checked >= self.refresh_seconds * EARLY_READ:
+                    await self._read()
+        except Exception:
+            # The request that finds the value stale reads it again, and answers the error.
+            log.debug("early read of the change sequence failed", exc_info=True)
+        finally:
+            self._early = None
 
     async def current(self) -> int:
         if self._stale():
@@ -82,8 +119,10 @@ class ChangeSeq:
         return self.value
 
     async def _read(self) -> None:
+        # The time the read started: a commit after it is seen by the next read, at most refresh_seconds later.
+        started = self._clock()
         seq, purged = await asyncio.to_thread(read_counters, self._engine)
-        self._checked = self._clock()
+        self._checked = started
         self.purged = purged
         self._observe(seq)
 
@@ -109,6 +148,8 @@ class Rendered:
     gzipped: bytes | None = None
     # The compression under way, so that concurrent requests wait for it instead of compressing again.
     _gzipping: asyncio.Future[bytes] | None = field(default=None, repr=False, compare=False)
+    # Whole answers made from this entry, by variant, as they left the middlewares (kisync.web.hot).
+    prepared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
