@@ -104,7 +104,8 @@ async def changes(request: web.Request) -> web.Response:
         )
         return Rendered(body, JSON, newest(*(modified for _, _, modified in rows)))
 
-    return await serve_cached(request, query.canonical, render, cache_control=API_CACHE)
+    # After a cursor every request checks the purges (above): never answered without the handler.
+    return await serve_cached(request, query.canonical, render, cache_control=API_CACHE, hot=query.since == 0)
 
 
 def _check_resync(ctx: WebContext, since: int, purged: int, origin: str | None) -> None:

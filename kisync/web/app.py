@@ -26,6 +26,7 @@ from kisync.web.accesslog import RUNNER_OPTIONS, AccessLogger  # noqa: F401  (wh
 from kisync.web.caching import ChangeSeq, RenderCache
 from kisync.web.context import CONTEXT, SEQ, TRIGGER_SYNC, TriggerSync, WebContext
 from kisync.web.errors import error_middleware
+from kisync.web.hot import HOT, HotAnswers
 from kisync.web.html import pages
 from kisync.web.html.security import security_headers_middleware
 from kisync.web.html.templates import STYLESHEET_PATH
@@ -141,17 +142,21 @@ def create_app(
     """
     token = admin_token if admin_token is not None else os.environ.get(admin.ENV_TOKEN, "")
     seq = ChangeSeq(engine)
+    cache = cache or RenderCache()
     ctx = WebContext(
         settings=settings,
         engine=engine,
         publication=Publication.from_settings(settings),
         seq=seq,
-        cache=cache or RenderCache(),
+        cache=cache,
         sources=SourceRegistry(engine),
         admin_token=token.encode() if token else None,
     )
-    app = web.Application(middlewares=[metrics_middleware, security_headers_middleware, cors_middleware, error_middleware])
+    hot = HotAnswers(seq, cache)
+    middlewares = [metrics_middleware, hot.middleware(), security_headers_middleware, cors_middleware, error_middleware]
+    app = web.Application(middlewares=middlewares)
     app[CONTEXT] = ctx
+    app[HOT] = hot
     app[SEQ] = seq
     if trigger_sync is not None:
         app[TRIGGER_SYNC] = trigger_sync

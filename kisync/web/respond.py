@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import BaseModel
 
+from kisync.web import hot as hot_answers
 from kisync.web.caching import Rendered, content_etag, etag_matches, make_etag, not_modified, send
 from kisync.web.context import context
 
@@ -33,12 +34,16 @@ async def serve_cached(
     render: Callable[[], Rendered],
     *,
     cache_control: str,
+    hot: bool = True,
 ) -> web.Response:
     """Answer a read of the merged set: 304 without a query when the client is current, else the cached or a new body.
 
     ``render`` runs in a thread (it queries the database synchronously).
     The sequence is read before rendering, so a body is never older than
-    the sequence it is cached under.
+    the sequence it is cached under. ``hot``: the answer depends on nothing
+    but the path, the query, the sequence and the variant, so that the
+    next such request may get it again without running the handler
+    (kisync.web.hot).
     """
     ctx = context(request)
     seq = await ctx.seq.current()
@@ -46,6 +51,9 @@ async def serve_cached(
     key = (request.path, canonical, seq)
     if etag_matches(request.headers.get("If-None-Match"), etag):
         cached = ctx.cache.get(key)
+        if cached is not None and hot:
+            # Only with the entry: without it this 304 lacks the Last-Modified the next one has.
+            request[hot_answers.MARK] = (key, etag)
         return not_modified(etag, cache_control, cached.last_modified if cached else None)
 
     async def rendered() -> Rendered:
@@ -58,7 +66,10 @@ async def serve_cached(
         return entry
 
     entry = await ctx.cache.get_or_render(key, rendered)
-    return await send(request, entry, etag=etag, cache_control=cache_control, cache=ctx.cache, key=key)
+    response = await send(request, entry, etag=etag, cache_control=cache_control, cache=ctx.cache, key=key)
+    if hot:
+        request[hot_answers.MARK] = (key, etag)
+    return response
 
 
 async def serve_fresh(
