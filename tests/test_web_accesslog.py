@@ -62,6 +62,16 @@ async def test_one_json_line_per_request_with_its_fields(make_client, populated_
     assert (missing["path"], missing["status"]) == ("/api/v1/nothing-here", 404)
 
 
+async def test_concurrent_requests_get_a_whole_line_each(make_client, populated_store, json_log):
+    stream = json_log()
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    paths = [f"/feed.json?limit={n}" for n in range(1, 31)]
+    await asyncio.gather(*(client.get(path) for path in paths))
+    lines = await access_lines(stream, len(paths))
+    assert len(lines) == len(paths) and all(list(line) == FIELDS for line in lines)
+    assert {line["status"] for line in lines} == {200}
+
+
 async def test_the_direct_line_is_the_log_records_line(make_client, populated_store, json_log):
     """A filter on the handler sends the line through ``logging``: the same keys, in the same order, the same values."""
     stream = json_log()

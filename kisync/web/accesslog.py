@@ -5,13 +5,15 @@ path of a cached read: a trip through ``logging`` (a LogRecord, the
 formatter's dict and ``json.dumps``, a flush) costs more than answering
 from the cache does. When every handler that would take the line writes
 kisync's JSON lines to a stream (what ``kisync serve`` configures), the
-line is built directly, in exactly ``JsonFormatter``'s shape, and written
-to those streams. Anything else (text on a terminal, pytest's caplog,
-filters, other handlers) gets a normal log record.
+line is built directly, in exactly ``JsonFormatter``'s shape, and the
+lines of one turn of the event loop are written to those streams
+together. Anything else (text on a terminal, pytest's caplog, filters,
+other handlers) gets a normal log record.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time as clock
@@ -66,13 +68,41 @@ class _Seconds:
         return f"{self.text}.{rest // 1_000_000:03d}+00:00"
 
 
+class _Batch:
+    """The direct lines of one turn of the event loop, written at its end: one write and flush per stream, not per request.
+
+    A line waits at most until the loop has run the callbacks that were
+    ready with it; aiohttp makes one AccessLogger per connection, so the
+    batch is shared.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.handlers: list[logging.StreamHandler] = []
+
+    def add(self, line: str, handlers: list[logging.StreamHandler]) -> None:
+        if not self.lines:
+            self.handlers = handlers
+            asyncio.get_running_loop().call_soon(self.write)
+        self.lines.append(line)
+
+    def write(self) -> None:
+        lines, self.lines = self.lines, []
+        for handler in self.handlers:
+            with handler.lock:  # type: ignore[union-attr]
+                handler.stream.write(handler.terminator.join(lines) + handler.terminator)
+                handler.flush()
+
+
 class AccessLogger(AbstractAccessLogger):
     """One structured line per request (fields: method, path, status, bytes, duration_ms, remote)."""
+
+    _clock = _Seconds()
+    _batch = _Batch()
 
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
         self._head = f'"level": "info", "logger": {_quote(logger.name)}'
-        self._clock = _Seconds()
 
     @property
     def enabled(self) -> bool:
@@ -85,7 +115,8 @@ class AccessLogger(AbstractAccessLogger):
         method, path, status, size = request.method, request.path, response.status, response.body_length
         duration_ms, remote = round(time * 1000, 1), request.remote
         message = f"{method} {path} {status}"
-        handlers = direct_json_handlers(self.logger)
+        # Within a batch the handlers were found direct at its start.
+        handlers = self._batch.handlers if self._batch.lines else direct_json_handlers(self.logger)
         if handlers is None:
             fields = {"method": method, "path": path, "status": status, "bytes": size}
             self.logger.info("%s", message, extra={**fields, "duration_ms": duration_ms, "remote": remote})
@@ -96,10 +127,7 @@ class AccessLogger(AbstractAccessLogger):
             f'"method": {_quote(method)}, "path": {_quote(path)}, "status": {status:d}, "bytes": {size:d}, '
             f'"duration_ms": {duration_ms!r}, "remote": {"null" if remote is None else _quote(remote)}}}'
         )
-        for handler in handlers:
-            with handler.lock:  # type: ignore[union-attr]
-                handler.stream.write(line + handler.terminator)
-                handler.flush()
+        self._batch.add(line, handlers)
 
 
 RUNNER_OPTIONS = {"access_log_class": AccessLogger, "access_log": access_log}
