@@ -115,14 +115,25 @@ async def cors_middleware(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-@web.middleware
-async def metrics_middleware(request: web.Request, handler) -> web.StreamResponse:
-    started = time.perf_counter()
-    response = await handler(request)
-    requests, seconds = request_metrics(_route_template(request), response.status)
-    requests.inc()
-    seconds.observe(time.perf_counter() - started)
-    return response
+def serving_middleware(hot: HotAnswers):
+    """The outermost middleware: a repeated read from the hot path, else the chain (and the hot path learns); all counted.
+
+    One middleware for both, as every layer costs a call on every request.
+    """
+
+    @web.middleware
+    async def serve(request: web.Request, handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        response = hot.answer(request)
+        if response is None:
+            response = await handler(request)
+            hot.learn(request, response)
+        requests, seconds = request_metrics(_route_template(request), response.status)
+        requests.inc()
+        seconds.observe(time.perf_counter() - started)
+        return response
+
+    return serve
 
 
 
@@ -153,7 +164,7 @@ def create_app(
         admin_token=token.encode() if token else None,
     )
     hot = HotAnswers(seq, cache)
-    middlewares = [metrics_middleware, hot.middleware(), security_headers_middleware, cors_middleware, error_middleware]
+    middlewares = [serving_middleware(hot), security_headers_middleware, cors_middleware, error_middleware]
     app = web.Application(middlewares=middlewares)
     app[CONTEXT] = ctx
     app[HOT] = hot

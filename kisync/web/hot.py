@@ -3,9 +3,9 @@
 A read of the merged set is a function of (path and query, change
 sequence) and of the request's variant: 304 (its If-None-Match matches),
 gzip or plain. The first request of each variant runs the whole chain
-(parameters, render cache, security headers, CORS) and the hot
-middleware (just inside the metrics) keeps what came out (status,
-headers, body) on the render cache's entry. Later GETs of the same raw path and query at the same
+(parameters, render cache, security headers, CORS) and the outermost
+middleware (kisync.web.app) keeps what came out (status, headers, body)
+on the render cache's entry. Later GETs of the same raw path and query at the same
 change sequence and variant get a copy of it without parsing the query or
 running a middleware: the headers are the chain's own, by construction.
 What the fast path does not know it leaves to the chain: HEAD, a
@@ -106,19 +106,6 @@ class HotAnswers:
         if len(self._paths) >= MAX_PATHS:
             self._paths.clear()
         self._paths[request.raw_path] = HotPath(key, etag)
-
-    def middleware(self):
-        """Answer from here when possible, else run the chain and keep what it answered: the outermost but metrics."""
-
-        @web.middleware
-        async def hot_middleware(request: web.Request, handler) -> web.StreamResponse:
-            response = self.answer(request)
-            if response is None:
-                response = await handler(request)
-                self.learn(request, response)
-            return response
-
-        return hot_middleware
 
 
 # The app's HotAnswers (its ``hits``: answers given without the handler).
