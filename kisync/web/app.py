@@ -136,8 +136,6 @@ def serving_middleware(hot: HotAnswers):
     return serve
 
 
-
-
 def create_app(
     settings: Settings,
     engine: Engine,
