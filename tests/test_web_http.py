@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -254,6 +255,27 @@ async def test_the_fast_path_reads_the_change_sequence_ahead_and_never_past_the_
     now[0] = 100.9
     assert seq.known() is None, "as old as the bound: only a read may answer"
     await until(lambda: len(reads) == 3)  # the one started at 100.85
+
+
+async def test_a_read_that_overlaps_an_in_process_commit_does_not_take_the_value_back(engine, populated_store, monkeypatch):
+    original = caching.read_counters
+    started, release = threading.Event(), threading.Event()
+
+    def slow_read(e):
+        result = original(e)  # the value before the commit below
+        started.set()
+        release.wait(5)
+        return result
+
+    seq = ChangeSeq(engine)
+    first = await seq.current()
+    monkeypatch.setattr(caching, "read_counters", slow_read)
+    reading = asyncio.create_task(seq.refresh())
+    await asyncio.to_thread(started.wait, 5)
+    seq.bump(first + 3)  # a commit of this process, announced while the read is under way
+    release.set()
+    assert await reading == first + 3
+    assert seq.value == first + 3
 
 
 async def until(condition, seconds: float = 2.0) -> None:

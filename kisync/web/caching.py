@@ -72,6 +72,7 @@ class ChangeSeq:
         self._early: asyncio.Task[None] | None = None
         self.value = 0
         self.purged = 0
+        self._bumps = 0  # in-process commits seen: a read that overlapped one may be older than it
         # When this process first saw the current value: the time of the last change.
         self.changed_at = datetime.now(UTC)
 
@@ -120,14 +121,17 @@ class ChangeSeq:
 
     async def _read(self) -> None:
         # The time the read started: a commit after it is seen by the next read, at most refresh_seconds later.
-        started = self._clock()
+        started, bumps = self._clock(), self._bumps
         seq, purged = await asyncio.to_thread(read_counters, self._engine)
         self._checked = started
         self.purged = purged
+        if bumps != self._bumps and seq < self.value:
+            return  # read before a commit this process announced meanwhile: that value is the newer one
         self._observe(seq)
 
     def bump(self, seq: int) -> None:
         """An in-process writer committed up to ``seq``: serve it from now on."""
+        self._bumps += 1
         self._observe(seq)
 
     def _observe(self, seq: int) -> None:
