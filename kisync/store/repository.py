@@ -195,7 +195,7 @@ class Store:
                     sa.bindparam("ids", expanding=True)), {"ids": list(chunk)})
         live = [p.item for p in changes if isinstance(p.item, Item)]
         facets = [
-            {"facet": facet, "value": value, "item_id": item.id}
+            {"facet": facet, "value": value, "item_id": item.id, "modified": item.modified}
             for item in live
             for facet, value in sorted(set(facets_of(item)))
         ]

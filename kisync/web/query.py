@@ -1,10 +1,12 @@
 """Read queries of the web side, in sets (STYLE.md, convention 6).
 
 Filters are indexed lookups: facets through the ``item_facet`` primary key
-(facet, value, item_id), centres through ``ix_item_origin_seq``, full text
-through FTS5 (SQLite) or the GIN-indexed ``item.search`` tsvector
-(PostgreSQL). Lists page by keyset on ``(modified, id)`` newest first,
-which ``ix_item_modified_id`` serves in index order: no OFFSET.
+(facet, value, item_id), full text through FTS5 (SQLite) or the GIN-indexed
+``item.search`` tsvector (PostgreSQL). Lists page by keyset on
+``(modified, id)`` newest first: no OFFSET. A page filtered by a centre or
+a facet reads its composite index (``ix_item_origin_modified``,
+``ix_item_facet_value_modified``) in that order (``select_newest``), any
+other page ``ix_item_modified_id``, so a page costs the same at any store size.
 """
 
 from __future__ import annotations
@@ -57,16 +59,18 @@ def fts5_query(text: str) -> str:
     return " ".join(f'"{word}"*' for word in words)
 
 
-def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool) -> list:
+def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool, without: str | None = None) -> list:
+    """The filter's conditions on ``item``, except the ``modified`` range and the filter named ``without``."""
     conds: list = []
     if not include_tombstones:
         conds.append(_ITEM.c.deleted.is_(False))
     for facet, values in flt.facets():
-        if values:
-            conds.append(
-                _ITEM.c.id.in_(sa.select(_FACET.c.item_id).where(_FACET.c.facet == facet, _FACET.c.value.in_(values)))
-            )
-    if flt.centres:
+        if values and facet != without:
+            # Correlated, so it is a primary-key probe per row read: SQLite would
+            # materialise an uncorrelated IN (subquery) with every match first.
+            has = _FACET.c.item_id == _ITEM.c.id
+            conds.append(sa.exists().where(_FACET.c.facet == facet, _FACET.c.value.in_(values), has))
+    if flt.centres and without != "centre":
         conds.append(_ITEM.c.origin_id.in_(flt.centres))
     if flt.kinds:
         conds.append(_ITEM.c.kind.in_(flt.kinds))
@@ -81,35 +85,100 @@ def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool) -> l
         else:
             matches = sa.text("SELECT item_id FROM item_fts WHERE item_fts MATCH :q").bindparams(q=fts5_query(flt.q))
             conds.append(_ITEM.c.id.in_(matches.columns(sa.column("item_id"))))
-    if flt.modified_since is not None:
-        conds.append(_ITEM.c.modified >= flt.modified_since)
-    if flt.modified_until is not None:
-        conds.append(_ITEM.c.modified <= flt.modified_until)
     return conds
 
 
-def _newest_first(query: sa.Select, after: Cursor | None) -> sa.Select:
+def _keyset(modified: sa.ColumnElement, item_id: sa.ColumnElement, flt: ItemFilter, after: Cursor | None) -> list:
+    """The ``modified`` range and the position after the cursor, on the columns whose index gives the order."""
+    conds: list = []
+    if flt.modified_since is not None:
+        conds.append(modified >= flt.modified_since)
+    if flt.modified_until is not None:
+        conds.append(modified <= flt.modified_until)
     if after is not None:
-        query = query.where(
-            sa.or_(
-                _ITEM.c.modified < after.modified,
-                sa.and_(_ITEM.c.modified == after.modified, _ITEM.c.id < after.id),
-            )
-        )
-    return query.order_by(_ITEM.c.modified.desc(), _ITEM.c.id.desc())
+        # The redundant `<=` is a range both planners seek to; under the OR alone
+        # they read the index from its newest end and skip every row before the cursor.
+        conds.append(modified <= after.modified)
+        conds.append(sa.or_(modified < after.modified, sa.and_(modified == after.modified, item_id < after.id)))
+    return conds
 
 
 def select_items(flt: ItemFilter, dialect: str, *, include_tombstones: bool = False, after: Cursor | None = None) -> sa.Select:
+    """Every item the filter finds, newest first: the definition the limited reads must agree with."""
     query = sa.select(_ITEM.c.id, _ITEM.c.modified, _ITEM.c.data)
     conds = _conditions(flt, dialect, include_tombstones=include_tombstones)
+    conds += _keyset(_ITEM.c.modified, _ITEM.c.id, flt, after)
     if conds:
         query = query.where(*conds)
-    return _newest_first(query, after)
+    return query.order_by(_ITEM.c.modified.desc(), _ITEM.c.id.desc())
+
+
+# A filter that can drive a newest-first read from a composite index, and
+# which one drives when there are several: the one with the fewest values,
+# then the usually more selective (a centre holds about 1/50 of the items,
+# a field of action about 1/3). The other filters are checked on the rows
+# read, so the most selective driver reads the fewest rows that fail them.
+_DRIVERS = ("centre", "programme", "tag", "audience", "field")
+
+
+def _driver(flt: ItemFilter) -> tuple[str, tuple[str, ...]] | None:
+    candidates = [("centre", flt.centres), *flt.facets()]
+    candidates = [(name, values) for name, values in candidates if values]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: (len(c[1]), _DRIVERS.index(c[0])))
+
+
+def _driven_by(name: str, value: str, flt: ItemFilter, dialect: str, include_tombstones: bool, after: Cursor | None) -> sa.Select:
+    """The filter's newest rows with one value of the driving filter, in the order of its composite index.
+
+    A centre reads ``ix_item_origin_modified``; a facet reads
+    ``ix_item_facet_value_modified`` and its copy of ``modified``, and
+    joins each row's item: the order comes from the index, not a sort.
+    """
+    rest = _conditions(flt, dialect, include_tombstones=include_tombstones, without=name)
+    columns = (_ITEM.c.id, _ITEM.c.modified, _ITEM.c.data)
+    if name == "centre":
+        keyset = _keyset(_ITEM.c.modified, _ITEM.c.id, flt, after)
+        query = sa.select(*columns).where(_ITEM.c.origin_id == value, *rest, *keyset)
+        return query.order_by(_ITEM.c.modified.desc(), _ITEM.c.id.desc())
+    # An alias: the other facet filters' EXISTS name item_facet too and must correlate to item, not to it.
+    drv = _FACET.alias("drv")
+    keyset = _keyset(drv.c.modified, drv.c.item_id, flt, after)
+    query = (
+        sa.select(*columns)
+        .select_from(drv.join(_ITEM, _ITEM.c.id == drv.c.item_id))
+        .where(drv.c.facet == name, drv.c.value == value, *rest, *keyset)
+    )
+    return query.order_by(drv.c.modified.desc(), drv.c.item_id.desc())
+
+
+def select_newest(
+    flt: ItemFilter, dialect: str, limit: int, *, include_tombstones: bool = False, after: Cursor | None = None
+) -> sa.Select:
+    """The first ``limit`` rows of ``select_items``, read without visiting the other matches.
+
+    Filtered by a centre or facet, each of its values reads its newest
+    ``limit`` rows from a composite index; several values are merged
+    (UNION drops an item found through two values of one facet) and cut to
+    ``limit`` again. Without such a filter ``ix_item_modified_id`` gives the order.
+    """
+    driver = _driver(flt)
+    if driver is None:
+        return select_items(flt, dialect, include_tombstones=include_tombstones, after=after).limit(limit)
+    name, values = driver
+    branches = [_driven_by(name, v, flt, dialect, include_tombstones, after).limit(limit) for v in values]
+    if len(branches) == 1:
+        return branches[0]
+    # Each branch as a subquery: SQLite allows no ORDER BY or LIMIT on a member of a compound SELECT.
+    members = [sa.select(*b.subquery().c) for b in branches]
+    merged = (sa.union_all if name == "centre" else sa.union)(*members).subquery("newest")
+    return sa.select(*merged.c).order_by(merged.c.modified.desc(), merged.c.id.desc()).limit(limit)
 
 
 def read_page(engine: Engine, flt: ItemFilter, limit: int, *, include_tombstones: bool, after: Cursor | None) -> Page:
     """One page, newest first, and the cursor of the next when there is one."""
-    query = select_items(flt, engine.dialect.name, include_tombstones=include_tombstones, after=after).limit(limit + 1)
+    query = select_newest(flt, engine.dialect.name, limit + 1, include_tombstones=include_tombstones, after=after)
     with engine.connect() as conn:
         rows = [ItemRowData(r.id, r.modified, r.data) for r in conn.execute(query)]
     more = len(rows) > limit
@@ -121,9 +190,10 @@ def stream_items(
     conn: Connection, flt: ItemFilter, *, limit: int | None = None, after: Cursor | None = None
 ) -> Iterator[ItemRowData]:
     """Live items newest first in one statement, fetched in chunks (one consistent read)."""
-    query = select_items(flt, conn.dialect.name, after=after)
-    if limit is not None:
-        query = query.limit(limit)
+    if limit is None:
+        query = select_items(flt, conn.dialect.name, after=after)
+    else:
+        query = select_newest(flt, conn.dialect.name, limit, after=after)
     result = conn.execution_options(yield_per=STREAM_CHUNK).execute(query)
     for row in result:
         yield ItemRowData(row.id, row.modified, row.data)

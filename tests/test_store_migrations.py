@@ -1,0 +1,37 @@
+"""Migrations on a populated store, on real SQLite and PostgreSQL: what a revision fills in for existing rows."""
+
+from __future__ import annotations
+
+import random
+
+import sqlalchemy as sa
+
+from kisync.store.db import current_revision, head_revision, upgrade
+from kisync.store.repository import Store
+from kisync.web import query as q
+from kisync.web.params import ItemFilter
+from tests.test_web_query import fill
+
+
+def facet_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT facet, value, item_id, modified FROM item_facet ORDER BY 1, 2, 3")).all()
+
+
+def test_0004_gives_existing_facet_rows_their_items_modified(store: Store, engine):
+    from alembic import command
+
+    from kisync.store.db import _alembic_config
+
+    fill(store, random.Random(6))
+    before = facet_rows(engine)
+    flt = ItemFilter(fields=("schule", "querschnitt"), centres=("ki-05170", "ki-05158"))
+    with engine.connect() as conn:
+        newest = [r.id for r in conn.execute(q.select_newest(flt, engine.dialect.name, 10))]
+    command.downgrade(_alembic_config(engine), "0003")
+    assert current_revision(engine) == "0003"
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert facet_rows(engine) == before and len(before) > 50
+    with engine.connect() as conn:
+        assert [r.id for r in conn.execute(q.select_newest(flt, engine.dialect.name, 10))] == newest
