@@ -25,7 +25,7 @@ PG_URL = os.environ.get("KISYNC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]
 
 # Tables in the order they can be emptied (children first).
-_TABLES = ["item_facet", "item_source", "item", "source_state", "source", "centre"]
+_TABLES = ["item_facet", "item_source", "item", "item_count", "source_state", "source", "centre"]
 
 
 def reset_store(engine: Engine) -> None:

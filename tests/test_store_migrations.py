@@ -35,3 +35,18 @@ def test_0004_gives_existing_facet_rows_their_items_modified(store: Store, engin
     assert facet_rows(engine) == before and len(before) > 50
     with engine.connect() as conn:
         assert [r.id for r in conn.execute(q.select_newest(flt, engine.dialect.name, 10))] == newest
+
+
+def test_0005_counts_the_stored_items(store: Store, engine):
+    from alembic import command
+
+    from kisync.store.db import _alembic_config
+    from tests.test_store_counts import full_recount, kept_counts
+
+    fill(store, random.Random(7))
+    command.downgrade(_alembic_config(engine), "0004")
+    upgrade(engine)
+    with engine.connect() as conn:
+        expected = full_recount(conn)
+        assert kept_counts(conn) == expected
+    assert expected["tombstones"] > 0 and len(expected["tag"]) > 1

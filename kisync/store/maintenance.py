@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from kisync.store.counts import TOMBSTONES, add_counts
 from kisync.store.tables import CHANGE_SEQ, PURGED_BEFORE, PURGED_SEQ, CounterRow, ItemRow
 
 _ITEM = ItemRow.__table__
@@ -34,6 +35,7 @@ def purge_tombstones(engine: Engine, before: datetime) -> int:
         if highest is None:
             return 0
         purged = conn.execute(_ITEM.delete().where(old)).rowcount
+        add_counts(conn, {(TOMBSTONES, ""): -purged})  # tombstones have no facets
         conn.execute(
             _COUNTER.update()
             .where(_COUNTER.c.name == PURGED_SEQ)

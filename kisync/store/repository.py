@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.engine import Connection, Engine
 
 from kisync.model import AnyItem, Item, Tombstone
+from kisync.store.counts import counted
 from kisync.store.db import dialect_insert
 from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
 from kisync.store.reports import report_key
@@ -174,10 +175,11 @@ class Store:
             for offset, prepared in enumerate(changes, start=1):
                 rows.append(_item_row(prepared, last_seq + offset))
             last_seq += len(changes)
-            # One statement, many parameter sets: compiled once and executed as a batch by
-            # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
-            conn.execute(self._upsert_item, rows)
-            self._index(conn, changes, [row["search_text"] for row in rows])
+            with counted(conn, [p.id for p in changes]):
+                # One statement, many parameter sets: compiled once and executed as a batch by
+                # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
+                conn.execute(self._upsert_item, rows)
+                self._index(conn, changes, [row["search_text"] for row in rows])
             conn.execute(
                 _COUNTER.update().where(_COUNTER.c.name == CHANGE_SEQ).values(value=last_seq)
             )

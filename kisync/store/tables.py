@@ -185,6 +185,21 @@ class CounterRow(SQLModel, table=True):
     value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
+class ItemCountRow(SQLModel, table=True):
+    """Live items per origin, kind and facet value, and the number of tombstones.
+
+    Kept by every write in the same transaction (kisync.store.counts), so
+    the stats read a few rows instead of counting the whole store.
+    """
+
+    __tablename__ = "item_count"
+
+    # "origin", "kind", a facet name ("field", "audience", "programme", "tag") or "tombstones".
+    name: str = Field(primary_key=True, max_length=20)
+    value: str = Field(primary_key=True, max_length=100)
+    n: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
 CHANGE_SEQ = "change_seq"
 # The highest change sequence of a purged tombstone: a changes-feed client
 # whose cursor is older has missed deletions and must resync.

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kisync.store.counts import KIND, ORIGIN, TOMBSTONES, read_counts
 from kisync.store.reports import Report, also_reported_by, collapse, report_key
 from kisync.store.tables import PURGED_SEQ, CounterRow, ItemFacetRow, ItemRow
 from kisync.web.params import Cursor, ItemFilter
@@ -293,29 +294,22 @@ def collapse_reports(conn: Connection, items: list[dict[str, Any]]) -> list[dict
 # -- counts --------------------------------------------------------------------
 
 
+# Read from item_count, which every write keeps (kisync.store.counts): a few
+# rows, where counting the items would read the whole store.
+
+
 def live_counts_by_origin(conn: Connection) -> dict[str, int]:
-    query = (
-        sa.select(_ITEM.c.origin_id, sa.func.count())
-        .where(_ITEM.c.deleted.is_(False))
-        .group_by(_ITEM.c.origin_id)
-    )
-    return {origin: int(n) for origin, n in conn.execute(query)}
+    return read_counts(conn, ORIGIN)
 
 
 def live_counts_by_kind(conn: Connection) -> dict[str, int]:
-    query = sa.select(_ITEM.c.kind, sa.func.count()).where(_ITEM.c.deleted.is_(False)).group_by(_ITEM.c.kind)
-    return {kind: int(n) for kind, n in conn.execute(query)}
+    return read_counts(conn, KIND)
 
 
 def tombstone_count(conn: Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).where(_ITEM.c.deleted.is_(True))).scalar_one())
+    return read_counts(conn, TOMBSTONES).get("", 0)
 
 
 def facet_counts(conn: Connection, facet: str) -> dict[str, int]:
-    """Live items per value of one facet: the facet table holds live items only."""
-    query = (
-        sa.select(_FACET.c.value, sa.func.count())
-        .where(_FACET.c.facet == facet)
-        .group_by(_FACET.c.value)
-    )
-    return {value: int(n) for value, n in conn.execute(query)}
+    """Live items per value of one facet (``field``, ``audience``, ``programme``, ``tag``)."""
+    return read_counts(conn, facet)
