@@ -191,7 +191,9 @@ def test_facets_and_search_text_follow_the_current_version(store: Store, engine)
         facets = set(conn.execute(sa.text("SELECT facet, value FROM item_facet")).all())
         assert facets == {("field", "elementarbereich"), ("programme", "rucksack_kita"), ("tag", "mehrsprachigkeit")}
         if engine.dialect.name == "sqlite":
-            hits = conn.execute(sa.text("SELECT item_id FROM item_fts WHERE item_fts MATCH 'elterncafe'")).all()
+            hits = conn.execute(sa.text(
+                "SELECT item.id FROM item_fts JOIN item ON item.seq = item_fts.rowid WHERE item_fts MATCH 'elterncafe'"
+            )).all()
         else:
             hits = conn.execute(sa.text("SELECT id FROM item WHERE search @@ plainto_tsquery('german', 'Elterncafé')")).all()
         assert [h[0] for h in hits] == ["https://example.org/p/1"]
@@ -218,3 +220,22 @@ def test_purge_removes_old_tombstones_and_records_the_horizon(store: Store, engi
     assert purged_seq == old_seq
     assert purge_tombstones(engine, before) == 0
     tidy(engine)
+
+
+def test_full_text_follows_each_new_version_and_leaves_no_old_rows(store: Store, engine):
+    """FTS rows are keyed by the item's seq: replaced, not added to, when a version replaces another."""
+    from kisync.web import query as q
+    from kisync.web.params import ItemFilter
+
+    def found(words: str) -> list[str]:
+        with engine.connect() as conn:
+            return [r.id for r in conn.execute(q.select_items(ItemFilter(q=words), engine.dialect.name))]
+
+    store.merge([live(content_html="<p>Elterncafé in Moers</p>")], RELAY)
+    store.merge([live(minutes=1, content_html="<p>Sprachcafé in Wesel</p>")], RELAY)
+    store.merge([live("https://example.org/p/2", content_html="<p>Sprachcafé in Kleve</p>")], RELAY)
+    assert found("Elterncafé") == []
+    assert sorted(found("Sprachcafé")) == ["https://example.org/p/1", "https://example.org/p/2"]
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM item_fts")).scalar() == 2

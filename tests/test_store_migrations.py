@@ -50,3 +50,28 @@ def test_0005_counts_the_stored_items(store: Store, engine):
         expected = full_recount(conn)
         assert kept_counts(conn) == expected
     assert expected["tombstones"] > 0 and len(expected["tag"]) > 1
+
+
+def search(engine, words: str) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(r.id for r in conn.execute(q.select_items(ItemFilter(q=words), engine.dialect.name)))
+
+
+def test_0006_keys_the_full_text_rows_by_seq_and_finds_the_same(store: Store, engine):
+    from alembic import command
+
+    from kisync.store.db import _alembic_config
+
+    fill(store, random.Random(8))
+    words = ["Sprachcafé", "Elternabend", "Ferienprogramm", "nichtvorhanden"]
+    before = {w: search(engine, w) for w in words}
+    command.downgrade(_alembic_config(engine), "0005")
+    upgrade(engine)
+    assert {w: search(engine, w) for w in words} == before
+    assert any(before.values())
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            live = conn.execute(sa.text("SELECT count(*) FROM item WHERE NOT deleted")).scalar()
+            assert conn.execute(sa.text("SELECT count(*) FROM item_fts")).scalar() == live
+            orphans = "SELECT count(*) FROM item_fts WHERE rowid NOT IN (SELECT seq FROM item WHERE NOT deleted)"
+            assert conn.execute(sa.text(orphans)).scalar() == 0

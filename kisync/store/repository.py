@@ -33,6 +33,11 @@ _COUNTER = CounterRow.__table__
 _FACET = ItemFacetRow.__table__
 _ANY_ITEM: TypeAdapter[Item | Tombstone] = TypeAdapter(AnyItem)
 
+_FTS_INSERT = sa.text("INSERT INTO item_fts (rowid, text) SELECT seq, :text FROM item WHERE id = :item_id")
+_FTS_DELETE = sa.text("DELETE FROM item_fts WHERE rowid IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
+    sa.bindparam("ids", expanding=True)
+)
+
 # Bound parameters per statement stay well below SQLite's limit (32766)
 # and keep PostgreSQL statements a sensible size.
 _CHUNK = 500
@@ -176,6 +181,8 @@ class Store:
                 rows.append(_item_row(prepared, last_seq + offset))
             last_seq += len(changes)
             with counted(conn, [p.id for p in changes]):
+                if self.dialect == "sqlite":
+                    self._unindex_text(conn, [p.id for p in changes])  # keyed by the seq the upsert replaces
                 # One statement, many parameter sets: compiled once and executed as a batch by
                 # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
                 conn.execute(self._upsert_item, rows)
@@ -192,9 +199,6 @@ class Store:
         ids = [p.id for p in changes]
         for chunk in _chunks(ids):
             conn.execute(_FACET.delete().where(_FACET.c.item_id.in_(chunk)))
-            if self.dialect == "sqlite":
-                conn.execute(sa.text("DELETE FROM item_fts WHERE item_id IN :ids").bindparams(
-                    sa.bindparam("ids", expanding=True)), {"ids": list(chunk)})
         live = [p.item for p in changes if isinstance(p.item, Item)]
         facets = [
             {"facet": facet, "value": value, "item_id": item.id, "modified": item.modified}
@@ -205,7 +209,13 @@ class Store:
             conn.execute(_FACET.insert(), facets)
         if self.dialect == "sqlite" and live:
             rows = [{"item_id": p.id, "text": text} for p, text in zip(changes, texts, strict=True) if text is not None]
-            conn.execute(sa.text("INSERT INTO item_fts (item_id, text) VALUES (:item_id, :text)"), rows)
+            # The FTS row id is the item's seq (migration 0006): the one the upsert just gave it.
+            conn.execute(_FTS_INSERT, rows)
+
+    def _unindex_text(self, conn: Connection, ids: Sequence[str]) -> None:
+        """SQLite: drop the FTS rows of ``ids``, found by the seq their item rows still carry."""
+        for chunk in _chunks(ids):
+            conn.execute(_FTS_DELETE, {"ids": list(chunk)})
 
     def _record_provenance(self, conn: Connection, seen: Sequence[Prepared], ctx: MergeContext) -> None:
         rows = [

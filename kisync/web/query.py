@@ -84,8 +84,9 @@ def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool, with
             # websearch_to_tsquery accepts any input (quotes, OR, -word) without a syntax error.
             conds.append(sa.text("item.search @@ websearch_to_tsquery('german', :q)").bindparams(q=flt.q))
         else:
-            matches = sa.text("SELECT item_id FROM item_fts WHERE item_fts MATCH :q").bindparams(q=fts5_query(flt.q))
-            conds.append(_ITEM.c.id.in_(matches.columns(sa.column("item_id"))))
+            # FTS rows are keyed by the item's seq (migration 0006): the matches probe item's seq index.
+            matches = sa.text("SELECT rowid FROM item_fts WHERE item_fts MATCH :q").bindparams(q=fts5_query(flt.q))
+            conds.append(_ITEM.c.seq.in_(matches.columns(sa.column("rowid"))))
     return conds
 
 

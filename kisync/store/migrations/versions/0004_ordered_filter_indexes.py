@@ -8,7 +8,7 @@ the current one. Existing rows get it from their item.
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-03
+Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa

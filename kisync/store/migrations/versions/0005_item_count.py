@@ -5,7 +5,7 @@ the counts with each merge and purge (kisync.store.counts).
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-12-03
+Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
