@@ -205,34 +205,43 @@ class SourceRegistry:
     # -- state -------------------------------------------------------------------
 
     def record(self, source_id: str, outcome: Outcome) -> None:
-        values: dict[str, Any] = {
-            "last_attempt": outcome.attempted,
-            "http_status": outcome.http_status,
-            "next_due": outcome.next_due,
-        }
-        if outcome.ok:
-            values.update(
-                last_success=outcome.attempted,
-                error=None,
-                consecutive_failures=0,
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-                seen=outcome.seen,
-                new=outcome.new,
-                updated=outcome.updated,
-                deleted=outcome.deleted,
-                on_hold=outcome.on_hold,
-            )
-            if outcome.cursor is not None:
-                values["cursor"] = outcome.cursor
-            if not outcome.not_modified:
-                values["warnings"] = json.dumps(outcome.warnings[:MAX_WARNINGS], ensure_ascii=False)
-            if outcome.deletion_used:
-                values["deletion_approved"] = False
-        else:
-            values.update(error=outcome.error, consecutive_failures=_STATE.c.consecutive_failures + 1)
+        self.record_many([(source_id, outcome)])
+
+    def record_many(self, outcomes: Sequence[tuple[str, Outcome]]) -> None:
+        """Record each source's outcome, all in one transaction."""
         with self.engine.begin() as conn:
-            conn.execute(_STATE.update().where(_STATE.c.source_id == source_id).values(**values))
+            for source_id, outcome in outcomes:
+                conn.execute(_STATE.update().where(_STATE.c.source_id == source_id).values(**_state_values(outcome)))
+
+
+def _state_values(outcome: Outcome) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "last_attempt": outcome.attempted,
+        "http_status": outcome.http_status,
+        "next_due": outcome.next_due,
+    }
+    if outcome.ok:
+        values.update(
+            last_success=outcome.attempted,
+            error=None,
+            consecutive_failures=0,
+            etag=outcome.etag,
+            last_modified=outcome.last_modified,
+            seen=outcome.seen,
+            new=outcome.new,
+            updated=outcome.updated,
+            deleted=outcome.deleted,
+            on_hold=outcome.on_hold,
+        )
+        if outcome.cursor is not None:
+            values["cursor"] = outcome.cursor
+        if not outcome.not_modified:
+            values["warnings"] = json.dumps(outcome.warnings[:MAX_WARNINGS], ensure_ascii=False)
+        if outcome.deletion_used:
+            values["deletion_approved"] = False
+    else:
+        values.update(error=outcome.error, consecutive_failures=_STATE.c.consecutive_failures + 1)
+    return values
 
 
 def _row_values(settings: SourceSettings, default_interval: float) -> dict[str, Any]:

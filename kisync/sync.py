@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -116,6 +117,9 @@ class Syncer:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kisync-store")
         weakref.finalize(self, self._writer.shutdown, wait=False)
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        # Outcomes waiting for the writer thread, recorded together (one transaction for all).
+        self._outcomes: list[tuple[str, Outcome, asyncio.Future[None]]] = []
+        self._outcomes_lock = threading.Lock()
 
     async def sync_sources(
         self, sources: Sequence[Source], progress: Callable[[SyncReport], None] | None = None
@@ -148,7 +152,7 @@ class Syncer:
         duration = time.monotonic() - started
         FETCHES.labels("not_modified" if outcome.not_modified else "ok" if outcome.ok else "error").inc()
         FETCH_SECONDS.observe(duration)
-        await self._store_call(self.registry.record, source.id, outcome)
+        await self._record(source.id, outcome)
         report = SyncReport(
             source_id=source.id,
             url=safe_url(url),
@@ -344,6 +348,42 @@ class Syncer:
                 "the parser process ended while reading this body (killed for memory, or crashed); nothing was stored"
             ) from None
 
+    async def _record(self, source_id: str, outcome: Outcome) -> None:
+        """Record a source's outcome; the outcomes that queue up while the writer is busy share one transaction.
+
+        A warm sync is hundreds of 304s in a second: one commit each would
+        keep the writer thread (and SQLite's lock) busy for longer than the
+        fetching takes.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        with self._outcomes_lock:
+            self._outcomes.append((source_id, outcome, done))
+            first = len(self._outcomes) == 1
+        if first:  # otherwise a flush is queued already and will take this one too
+            self._writer.submit(self._flush_outcomes)
+        await done
+
+    def _flush_outcomes(self) -> None:
+        with self._outcomes_lock:
+            batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return
+        try:
+            self.registry.record_many([(source_id, outcome) for source_id, outcome, _ in batch])
+            results: list[BaseException | None] = [None] * len(batch)
+        except Exception:
+            # One at a time, so that one source's failure to record stays its own.
+            results = []
+            for source_id, outcome, _ in batch:
+                try:
+                    self.registry.record(source_id, outcome)
+                    results.append(None)
+                except Exception as error:
+                    results.append(error)
+        for (_, _, done), error in zip(batch, results, strict=True):
+            done.get_loop().call_soon_threadsafe(_settle, done, error)
+
     async def _store_call(self, function: Callable, *args):
         return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
 
@@ -399,6 +439,15 @@ class Syncer:
             # Only relays are held to the horizon (DESIGN.md, tombstone retention).
             tombstone_horizon=tombstone_horizon(self.store.engine) if source.relay else None,
         )
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def is_own_source(source: Source, node_centre: str) -> bool:

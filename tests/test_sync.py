@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import zlib
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -826,3 +827,24 @@ def test_kisync_sync_on_the_bundled_config(tmp_path):
     assert third.returncode == 1, third.stdout + third.stderr
     assert f"cannot connect to 127.0.0.1:{port}: connection refused" in third.stdout
     assert "6 source(s): 5 ok, 1 failed, 5 not modified; nothing changed" in third.stdout
+
+
+async def test_outcomes_that_queue_while_the_store_is_busy_are_recorded_together(aiohttp_server, engine):
+    node, _, _ = await three_source_node(aiohttp_server, engine)
+    registry = node.syncer.registry
+    batches: list[int] = []
+    original = registry.record_many
+    registry.record_many = lambda outcomes: batches.append(len(outcomes)) or original(outcomes)
+    busy = threading.Event()
+    node.syncer._writer.submit(busy.wait, 10)  # a merge in progress, say
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    outcomes = {
+        source.id: kisync.sync.Outcome(attempted=when, ok=False, error=f"boom {source.id}", next_due=when)
+        for source in node.registry.select()
+    }
+    recording = asyncio.gather(*(node.syncer._record(i, o) for i, o in outcomes.items()))
+    await asyncio.sleep(0.1)
+    busy.set()
+    await recording
+    assert batches == [3], "one transaction for the three"
+    assert {s.id: s.error for s in node.registry.select()} == {i: o.error for i, o in outcomes.items()}
