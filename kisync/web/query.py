@@ -138,12 +138,16 @@ def _driven_by(name: str, value: str, flt: ItemFilter, dialect: str, include_tom
     ``ix_item_facet_value_modified`` and its copy of ``modified``, and
     joins each row's item: the order comes from the index, not a sort.
     """
-    rest = _conditions(flt, dialect, include_tombstones=include_tombstones, without=name)
     columns = (_ITEM.c.id, _ITEM.c.modified, _ITEM.c.data)
     if name == "centre":
+        rest = _conditions(flt, dialect, include_tombstones=include_tombstones, without=name)
         keyset = _keyset(_ITEM.c.modified, _ITEM.c.id, flt, after)
         query = sa.select(*columns).where(_ITEM.c.origin_id == value, *rest, *keyset)
         return query.order_by(_ITEM.c.modified.desc(), _ITEM.c.id.desc())
+    # Only live items have facet rows (Store._index), so "not deleted" goes without saying here, and
+    # must: with that condition on item, SQLite's planner (once ANALYZE has seen a large store) builds
+    # a Bloom filter over all of item for the join: 1.2 s at 1M items instead of a millisecond.
+    rest = _conditions(flt, dialect, include_tombstones=True, without=name)
     # An alias: the other facet filters' EXISTS name item_facet too and must correlate to item, not to it.
     drv = _FACET.alias("drv")
     keyset = _keyset(drv.c.modified, drv.c.item_id, flt, after)
