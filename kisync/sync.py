@@ -332,13 +332,8 @@ class Syncer:
     async def process(self, source: Source, page: FetchResult) -> Processed:
         """Parse and normalize one fetched page, in a worker process (or a thread)."""
         job = self.job(source, page)
-        if self.processes == 0:
-            return await asyncio.to_thread(process_page, job)
-        try:
-            executor = parallel.pool(self.processes)
-        except OSError as error:  # no semaphores (a container without /dev/shm): parse in a thread instead
-            log.warning("no parser processes (%s); parsing in a thread of this process", error)
-            self.processes = 0
+        executor = self._parsers()
+        if executor is None:
             return await asyncio.to_thread(process_page, job)
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, process_page, job)
@@ -347,6 +342,17 @@ class Syncer:
             raise KisyncError(
                 "the parser process ended while reading this body (killed for memory, or crashed); nothing was stored"
             ) from None
+
+    def _parsers(self) -> parallel.ProcessPoolExecutor | None:
+        """The pool of parser processes; None when parsing runs in a thread (``parse_processes`` 0, or no pool possible)."""
+        if self.processes == 0:
+            return None
+        try:
+            return parallel.pool(self.processes)
+        except OSError as error:  # no semaphores (a container without /dev/shm): parse in a thread instead
+            log.warning("no parser processes (%s); parsing in a thread of this process", error)
+            self.processes = 0
+            return None
 
     async def _record(self, source_id: str, outcome: Outcome) -> None:
         """Record a source's outcome; the outcomes that queue up while the writer is busy share one transaction.
