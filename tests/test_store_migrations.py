@@ -75,3 +75,34 @@ def test_0006_keys_the_full_text_rows_by_seq_and_finds_the_same(store: Store, en
             assert conn.execute(sa.text("SELECT count(*) FROM item_fts")).scalar() == live
             orphans = "SELECT count(*) FROM item_fts WHERE rowid NOT IN (SELECT seq FROM item WHERE NOT deleted)"
             assert conn.execute(sa.text(orphans)).scalar() == 0
+
+
+def test_0007_keys_facets_in_feed_order_and_keeps_every_row(store: Store, engine):
+    from alembic import command
+
+    from kisync.store.db import _alembic_config
+
+    fill(store, random.Random(9))
+    flt = ItemFilter(fields=("schule",), programmes=("griffbereit", "kim"))
+    before, newest = facet_rows(engine), _newest(engine, flt)
+    command.downgrade(_alembic_config(engine), "0006")
+    assert facet_rows(engine) == before and _newest(engine, flt) == newest
+    upgrade(engine)
+    assert facet_rows(engine) == before and len(before) > 50 and len(newest) == 10
+    assert _newest(engine, flt) == newest
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'item_facet'")).scalar()
+            assert sql.rstrip().endswith("WITHOUT ROWID") and "PRIMARY KEY (facet, value, modified, item_id)" in sql
+        else:
+            key = sa.inspect(conn).get_pk_constraint("item_facet")["constrained_columns"]
+            assert key == ["facet", "value", "modified", "item_id"]
+        # The cascade from item survives the rebuild.
+        conn.execute(sa.text("DELETE FROM item WHERE id = :id"), {"id": before[0].item_id})
+        assert conn.execute(sa.text("SELECT count(*) FROM item_facet WHERE item_id = :id"),
+                            {"id": before[0].item_id}).scalar() == 0
+
+
+def _newest(engine, flt: ItemFilter) -> list[str]:
+    with engine.connect() as conn:
+        return [r.id for r in conn.execute(q.select_newest(flt, engine.dialect.name, 10))]

@@ -1,11 +1,11 @@
 """Read queries of the web side, in sets (STYLE.md, convention 6).
 
 Filters are indexed lookups: facets through the ``item_facet`` primary key
-(facet, value, item_id), full text through FTS5 (SQLite) or the GIN-indexed
+(facet, value, modified, item_id), full text through FTS5 (SQLite) or the GIN-indexed
 ``item.search`` tsvector (PostgreSQL). Lists page by keyset on
 ``(modified, id)`` newest first: no OFFSET. A page filtered by a centre or
 a facet reads its composite index (``ix_item_origin_modified``,
-``ix_item_facet_value_modified``) in that order (``select_newest``), any
+the primary key of ``item_facet``) in that order (``select_newest``), any
 other page ``ix_item_modified_id``, so a page costs the same at any store size.
 """
 
@@ -69,7 +69,9 @@ def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool, with
         if values and facet != without:
             # Correlated, so it is a primary-key probe per row read: SQLite would
             # materialise an uncorrelated IN (subquery) with every match first.
-            has = _FACET.c.item_id == _ITEM.c.id
+            # The key is (facet, value, modified, item_id), and a facet row's
+            # modified is its item's (the store rewrites them together).
+            has = sa.and_(_FACET.c.modified == _ITEM.c.modified, _FACET.c.item_id == _ITEM.c.id)
             conds.append(sa.exists().where(_FACET.c.facet == facet, _FACET.c.value.in_(values), has))
     if flt.centres and without != "centre":
         conds.append(_ITEM.c.origin_id.in_(flt.centres))
@@ -135,7 +137,7 @@ def _driven_by(name: str, value: str, flt: ItemFilter, dialect: str, include_tom
     """The filter's newest rows with one value of the driving filter, in the order of its composite index.
 
     A centre reads ``ix_item_origin_modified``; a facet reads
-    ``ix_item_facet_value_modified`` and its copy of ``modified``, and
+    the primary key of ``item_facet`` (facet, value, modified, item_id) and its copy of ``modified``, and
     joins each row's item: the order comes from the index, not a sort.
     """
     columns = (_ITEM.c.id, _ITEM.c.modified, _ITEM.c.data)
