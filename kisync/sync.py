@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +25,7 @@ from kisync.errors import FetchError, KisyncError, ParseError
 from kisync.fetch import Fetcher, FetchResult, user_agent
 from kisync.logs import safe_url
 from kisync.metrics import FETCH_SECONDS, FETCHES
-from kisync.model import Centre, Tombstone
+from kisync.model import Centre, Item, Tombstone
 from kisync.normalize.ids import ID_PREFIX as FEED_ID_PREFIX
 from kisync.parse.types import ParsedDocument
 from kisync.pipeline import PageJob, Processed, SweepFacts, process_page
@@ -38,12 +35,16 @@ from kisync.store.maintenance import tombstone_horizon
 from kisync.store.merge import MergeContext
 from kisync.store.repository import MergeResult, Store
 from kisync.store.sweep import plan_sweep
+from kisync.writer import Batched, Writer
 
 log = logging.getLogger("kisync.sync")
 
 # A changes feed is followed through `links.next` at most this many pages
 # per sync; the stored cursor continues from there next time.
 MAX_PAGES = 100
+
+# At most this many sources' merges share one commit (a larger group holds the write lock longer).
+MERGES_PER_COMMIT = 8
 
 
 @dataclass
@@ -114,12 +115,14 @@ class Syncer:
         processes = settings.sync.parse_processes
         self.processes = parallel.default_processes() if processes is None else processes
         self._rules = settings.classification.rules().model_dump_json()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kisync-store")
-        weakref.finalize(self, self._writer.shutdown, wait=False)
+        self._writer = Writer()
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
-        # Outcomes waiting for the writer thread, recorded together (one transaction for all).
-        self._outcomes: list[tuple[str, Outcome, asyncio.Future[None]]] = []
-        self._outcomes_lock = threading.Lock()
+        # A warm sync is hundreds of 304s in a second: one commit each would keep
+        # the writer thread (and SQLite's lock) busy for longer than the fetching takes.
+        self._record = Batched(self._writer, self._record_many, self._record_one)
+        # A cold sync parses faster than one thread can store: merges that queue up
+        # share a commit (fewer writes of the same index pages; Store.merge_many).
+        self._merge = Batched(self._writer, self.store.merge_many, self._merge_one, limit=MERGES_PER_COMMIT)
 
     async def sync_sources(
         self, sources: Sequence[Source], progress: Callable[[SyncReport], None] | None = None
@@ -152,7 +155,7 @@ class Syncer:
         duration = time.monotonic() - started
         FETCHES.labels("not_modified" if outcome.not_modified else "ok" if outcome.ok else "error").inc()
         FETCH_SECONDS.observe(duration)
-        await self._record(source.id, outcome)
+        await self._record((source.id, outcome))
         report = SyncReport(
             source_id=source.id,
             url=safe_url(url),
@@ -282,7 +285,7 @@ class Syncer:
                 items = items + tombstones  # their digests are the merge's to compute (None beyond the list)
                 if why:
                     totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
-            merged = await self._store_call(self.store.merge, items, context, processed.digests)
+            merged = await self._merge((items, context, processed.digests))
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
             # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`). After a 410 the
@@ -354,44 +357,18 @@ class Syncer:
             self.processes = 0
             return None
 
-    async def _record(self, source_id: str, outcome: Outcome) -> None:
-        """Record a source's outcome; the outcomes that queue up while the writer is busy share one transaction.
+    def _record_many(self, records: Sequence[tuple[str, Outcome]]) -> list[None]:
+        self.registry.record_many(records)
+        return [None] * len(records)
 
-        A warm sync is hundreds of 304s in a second: one commit each would
-        keep the writer thread (and SQLite's lock) busy for longer than the
-        fetching takes.
-        """
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        with self._outcomes_lock:
-            self._outcomes.append((source_id, outcome, done))
-            first = len(self._outcomes) == 1
-        if first:  # otherwise a flush is queued already and will take this one too
-            self._writer.submit(self._flush_outcomes)
-        await done
+    def _record_one(self, record: tuple[str, Outcome]) -> None:
+        self.registry.record(*record)
 
-    def _flush_outcomes(self) -> None:
-        with self._outcomes_lock:
-            batch, self._outcomes = self._outcomes, []
-        if not batch:
-            return
-        try:
-            self.registry.record_many([(source_id, outcome) for source_id, outcome, _ in batch])
-            results: list[BaseException | None] = [None] * len(batch)
-        except Exception:
-            # One at a time, so that one source's failure to record stays its own.
-            results = []
-            for source_id, outcome, _ in batch:
-                try:
-                    self.registry.record(source_id, outcome)
-                    results.append(None)
-                except Exception as error:
-                    results.append(error)
-        for (_, _, done), error in zip(batch, results, strict=True):
-            done.get_loop().call_soon_threadsafe(_settle, done, error)
+    def _merge_one(self, batch: tuple[list[Item | Tombstone], MergeContext, Sequence[str | None] | None]) -> MergeResult:
+        return self.store.merge(*batch)
 
     async def _store_call(self, function: Callable, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
+        return await self._writer.call(function, *args)
 
     def _sweep(
         self, source: Source, doc: ParsedDocument, facts: SweepFacts, now: datetime
@@ -445,15 +422,6 @@ class Syncer:
             # Only relays are held to the horizon (DESIGN.md, tombstone retention).
             tombstone_horizon=tombstone_horizon(self.store.engine) if source.relay else None,
         )
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
 
 
 def is_own_source(source: Source, node_centre: str) -> bool:

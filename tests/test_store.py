@@ -128,6 +128,41 @@ def test_store_converges_whatever_the_order(engine, items, rnd, batch_sizes, rep
     assert all(store.get(i).deleted == key.split("|")[1].endswith("1") for i, key in expected_state(items).items())
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(versions, st.lists(st.integers(1, 5), max_size=12), st.integers(1, 4))
+def test_merge_many_is_the_merges_one_after_the_other(engine, items, batch_sizes, group):
+    """Batches that share a commit end exactly where separate merges end: items, sequence, results."""
+    batches, start, sizes = [], 0, iter(batch_sizes)
+    while start < len(items):
+        size = next(sizes, 1)
+        batches.append(items[start : start + size])
+        start += size
+    contexts = [MergeContext(node_centre="ki-05315", now=NOW, source_id=f"s{n % 3}", relay=True)
+                for n in range(len(batches))]
+
+    def state(store: Store):
+        return store.versions(), store.changes(limit=10_000), store.last_seq()
+
+    reset_store(engine)
+    store = Store(engine)
+    alone = [store.merge(batch, ctx) for batch, ctx in zip(batches, contexts, strict=True)]
+    expected = state(store)
+    reset_store(engine)
+    together = []
+    for first in range(0, len(batches), group):
+        together += store.merge_many(list(zip(batches, contexts, [None] * len(batches), strict=True))[first : first + group])
+    assert state(store) == expected
+    assert together == alone
+
+
+def test_merge_many_stores_nothing_when_one_batch_fails(store: Store):
+    # Fails in the second batch's merge plan, after the first batch's rows were written.
+    broken = live("https://example.org/p/broken").model_copy(update={"modified": None})
+    with pytest.raises(TypeError):
+        store.merge_many([([live("https://example.org/p/1")], RELAY, None), ([broken], RELAY, None)])
+    assert store.versions() == {} and store.last_seq() == 0
+
+
 def test_future_item_is_refused_and_nothing_written(store: Store):
     result = store.merge([live(minutes=int(timedelta(days=40).total_seconds() // 60))], RELAY)
     assert result.changed == 0 and [w.code for w in result.warnings] == ["future_modified"]

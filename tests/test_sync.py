@@ -831,18 +831,18 @@ def test_kisync_sync_on_the_bundled_config(tmp_path):
 
 async def test_outcomes_that_queue_while_the_store_is_busy_are_recorded_together(aiohttp_server, engine):
     node, _, _ = await three_source_node(aiohttp_server, engine)
-    registry = node.syncer.registry
     batches: list[int] = []
-    original = registry.record_many
-    registry.record_many = lambda outcomes: batches.append(len(outcomes)) or original(outcomes)
+    record = node.syncer._record
+    original = record._together
+    record._together = lambda outcomes: batches.append(len(outcomes)) or original(outcomes)
     busy = threading.Event()
-    node.syncer._writer.submit(busy.wait, 10)  # a merge in progress, say
+    node.syncer._writer.submit(lambda: busy.wait(10))  # a merge in progress, say
     when = datetime(2026, 3, 1, tzinfo=UTC)
     outcomes = {
         source.id: kisync.sync.Outcome(attempted=when, ok=False, error=f"boom {source.id}", next_due=when)
         for source in node.registry.select()
     }
-    recording = asyncio.gather(*(node.syncer._record(i, o) for i, o in outcomes.items()))
+    recording = asyncio.gather(*(node.syncer._record((i, o)) for i, o in outcomes.items()))
     await asyncio.sleep(0.1)
     busy.set()
     await recording

@@ -114,12 +114,32 @@ class Store:
         self, items: Iterable[Item | Tombstone], ctx: MergeContext, digests: Sequence[str | None] | None = None
     ) -> MergeResult:
         """Merge a batch of incoming versions in one transaction (``digests``: see ``merge_items``)."""
-        items = list(items)
+        return self.merge_many([(items, ctx, digests)])[0]
+
+    def merge_many(
+        self, batches: Sequence[tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None]]
+    ) -> list[MergeResult]:
+        """Merge several batches (of several sources) one after the other, in one transaction.
+
+        Each batch is merged exactly as ``merge`` would merge it after the
+        ones before it; only the commit is shared. A commit writes every page
+        the batch touched, and the facet and full-text pages are spread over
+        the store: batches that commit together share most of those writes.
+        All or nothing: if one batch fails, none is stored.
+        """
+        results = []
         with self.engine.begin() as conn:
-            last_seq = self._lock_counter(conn)
-            stored = self._stored_versions(conn, [i.id for i in items], ctx.source_id)
-            plan = merge_items(stored, items, ctx, digests)
-            last_seq = self._write(conn, plan, ctx, last_seq)
+            for items, ctx, digests in batches:
+                results.append(self._merge(conn, list(items), ctx, digests))
+        return results
+
+    def _merge(
+        self, conn: Connection, items: list[Item | Tombstone], ctx: MergeContext, digests: Sequence[str | None] | None
+    ) -> MergeResult:
+        last_seq = self._lock_counter(conn)
+        stored = self._stored_versions(conn, [i.id for i in items], ctx.source_id)
+        plan = merge_items(stored, items, ctx, digests)
+        last_seq = self._write(conn, plan, ctx, last_seq)
         return MergeResult(
             seen=len(plan.seen),
             new=len(plan.inserts),

@@ -1,0 +1,85 @@
+"""The writer thread's batched writes: what queues up runs together, a failure stays its own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from kisync.writer import Batched, Writer
+
+
+class Recorder:
+    """``together`` and ``alone`` for a Batched queue: doubles each number; 13 fails."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[int]]] = []
+
+    def together(self, payloads):
+        self.calls.append(("together", list(payloads)))
+        if 13 in payloads:
+            raise ValueError("13 in the group")
+        return [2 * p for p in payloads]
+
+    def alone(self, payload):
+        self.calls.append(("alone", [payload]))
+        if payload == 13:
+            raise ValueError("13 alone")
+        return 2 * payload
+
+
+async def queued_behind_a_busy_writer(batched: Batched, writer: Writer, payloads: list[int]) -> list:
+    busy = threading.Event()
+    writer.submit(lambda: busy.wait(10))
+    calls = [asyncio.ensure_future(batched(p)) for p in payloads]
+    await asyncio.sleep(0.05)
+    busy.set()
+    return await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_what_queues_up_behind_the_writer_runs_in_one_call():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone)
+    assert await queued_behind_a_busy_writer(batched, writer, [1, 2, 3]) == [2, 4, 6]
+    assert recorder.calls == [("together", [1, 2, 3])]
+    assert await batched(5) == 10  # an idle writer: at once, alone in its group
+    assert recorder.calls[-1] == ("together", [5])
+
+
+async def test_a_failing_payload_fails_alone_and_the_others_land():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone)
+    results = await queued_behind_a_busy_writer(batched, writer, [1, 13, 3])
+    assert results[0] == 2 and results[2] == 6
+    assert isinstance(results[1], ValueError) and str(results[1]) == "13 alone"
+    assert recorder.calls == [("together", [1, 13, 3]), ("alone", [1]), ("alone", [13]), ("alone", [3])]
+
+
+async def test_at_most_limit_payloads_share_a_call_and_the_rest_follow():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone, limit=2)
+    assert await queued_behind_a_busy_writer(batched, writer, [1, 2, 3, 4, 5]) == [2, 4, 6, 8, 10]
+    assert recorder.calls == [("together", [1, 2]), ("together", [3, 4]), ("together", [5])]
+
+
+async def test_a_cancelled_caller_does_not_break_the_others():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone)
+    busy = threading.Event()
+    writer.submit(lambda: busy.wait(10))
+    first, second = asyncio.ensure_future(batched(1)), asyncio.ensure_future(batched(2))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    busy.set()
+    assert await second == 4
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_a_result_that_does_not_fit_fails_every_caller_and_writes_nothing_twice():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, lambda payloads: recorder.together(payloads)[:1], recorder.alone)
+    results = await queued_behind_a_busy_writer(batched, writer, [1, 2])
+    assert all(isinstance(r, RuntimeError) and str(r) == "1 results for 2 writes" for r in results)
+    assert recorder.calls == [("together", [1, 2])]
