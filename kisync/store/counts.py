@@ -5,15 +5,17 @@ grows with the store (issue #7). Instead every write tallies what the
 rows it touches contribute before and after, in its own transaction, and
 adds the difference to ``item_count``. Merges and purges lock the change
 counter first, so the read-modify-write of the tallies never interleaves.
-Tallying the rows as stored (not the incoming items) keeps the counts
-equal to a full recount whatever the merge decided.
+Tallying the rows as stored or written (not the incoming items) keeps
+the counts equal to a full recount whatever the merge decided; a merge
+tallies the rows it replaces as stored and its new rows as it writes them
+(``tally_written``), so a batch of new items reads nothing back.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -55,6 +57,23 @@ def tally(conn: Connection, ids: Sequence[str]) -> Tally:
     return counts
 
 
+def tally_written(items: Iterable[Mapping[str, Any]], facets: Iterable[Sequence[Any]]) -> Tally:
+    """What rows just written add to the counts: ``items`` as item-table rows, ``facets`` as (facet, value, …).
+
+    The same as ``tally`` of their ids read back, without reading them back.
+    """
+    counts: Tally = Counter()
+    for row in items:
+        if row["deleted"]:
+            counts[(TOMBSTONES, "")] += 1
+        else:
+            counts[(KIND, row["kind"])] += 1
+            counts[(ORIGIN, row["origin_id"])] += 1
+    for facet, value, *_ in facets:
+        counts[(facet, value)] += 1
+    return counts
+
+
 def add_counts(conn: Connection, delta: dict[tuple[str, str], int]) -> None:
     """Add ``delta`` to the stored counts (rows that reach 0 stay, and are not read)."""
     rows = [{"name": name, "value": value, "n": n} for (name, value), n in sorted(delta.items()) if n]
@@ -63,16 +82,6 @@ def add_counts(conn: Connection, delta: dict[tuple[str, str], int]) -> None:
     stmt = dialect_insert(conn)(_COUNT)
     conn.execute(stmt.on_conflict_do_update(index_elements=[_COUNT.c.name, _COUNT.c.value],
                                             set_={"n": _COUNT.c.n + stmt.excluded.n}), rows)
-
-
-@contextmanager
-def counted(conn: Connection, ids: Sequence[str]) -> Iterator[None]:
-    """Around writes to the items ``ids`` (and their facets): move the counts by what the writes changed."""
-    before = tally(conn, ids)
-    yield
-    after = tally(conn, ids)
-    after.subtract(before)
-    add_counts(conn, after)
 
 
 def read_counts(conn: Connection, name: str) -> dict[str, int]:

@@ -46,6 +46,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Checkpoint the WAL every 64 MB instead of every 4 MB: each checkpoint syncs the database
     # file, and a cold sync writes hundreds of MB (the hourly tidy truncates the WAL).
     cursor.execute("PRAGMA wal_autocheckpoint=16384")
+    # A 16 MB page cache instead of 2 MB: a merge inserts facet and index rows all over
+    # their b-trees, and with 2 MB most inserts first read their page back (issue #7:
+    # facet inserts of a cold sync 7.0 s -> 3.1 s). Pages are taken only as they are used.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.engine import Connection, Engine
 
 from kisync.model import AnyItem, Item, Tombstone
-from kisync.store.counts import counted
+from kisync.store.counts import add_counts, tally, tally_written
 from kisync.store.db import dialect_insert
 from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
 from kisync.store.reports import report_key
@@ -33,7 +34,7 @@ _COUNTER = CounterRow.__table__
 _FACET = ItemFacetRow.__table__
 _ANY_ITEM: TypeAdapter[Item | Tombstone] = TypeAdapter(AnyItem)
 
-_FTS_INSERT = sa.text("INSERT INTO item_fts (rowid, text) SELECT seq, :text FROM item WHERE id = :item_id")
+_FTS_INSERT = "INSERT INTO item_fts (rowid, text) VALUES (?, ?)"
 _FTS_DELETE = sa.text("DELETE FROM item_fts WHERE rowid IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
     sa.bindparam("ids", expanding=True)
 )
@@ -83,6 +84,12 @@ class Store:
         self._insert = dialect_insert(engine)
         self._upsert_item = self._item_upsert()
         self._upsert_provenance = self._provenance_upsert()
+        # item_facet rows go to the driver as they are (_index): the column order, and
+        # the store's form of a datetime for this backend.
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._facet_insert = f"INSERT INTO item_facet (facet, value, modified, item_id) VALUES ({', '.join([mark] * 4)})"
+        modified = _FACET.c.modified.type.dialect_impl(engine.dialect)
+        self._bind_modified = modified.bind_processor(engine.dialect) or (lambda value: value)
 
     def _item_upsert(self):
         stmt = self._insert(_ITEM)
@@ -139,7 +146,7 @@ class Store:
         last_seq = self._lock_counter(conn)
         stored = self._stored_versions(conn, [i.id for i in items], ctx.source_id)
         plan = merge_items(stored, items, ctx, digests)
-        last_seq = self._write(conn, plan, ctx, last_seq)
+        last_seq = self._write(conn, plan, ctx, last_seq, stored)
         return MergeResult(
             seen=len(plan.seen),
             new=len(plan.inserts),
@@ -193,20 +200,27 @@ class Store:
                 )
         return stored
 
-    def _write(self, conn: Connection, plan: MergePlan, ctx: MergeContext, last_seq: int) -> int:
+    def _write(
+        self, conn: Connection, plan: MergePlan, ctx: MergeContext, last_seq: int, stored: dict[str, StoredVersion]
+    ) -> int:
         changes = plan.changes
         if changes:
             rows = []
             for offset, prepared in enumerate(changes, start=1):
                 rows.append(_item_row(prepared, last_seq + offset))
             last_seq += len(changes)
-            with counted(conn, [p.id for p in changes]):
-                if self.dialect == "sqlite":
-                    self._unindex_text(conn, [p.id for p in changes])  # keyed by the seq the upsert replaces
-                # One statement, many parameter sets: compiled once and executed as a batch by
-                # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
-                conn.execute(self._upsert_item, rows)
-                self._index(conn, changes, [row["search_text"] for row in rows])
+            # Only ids already stored have rows to replace (and to take off the counts).
+            replaced = [p.id for p in changes if p.id in stored]
+            before = tally(conn, replaced) if replaced else Counter()
+            if replaced:
+                self._unindex(conn, replaced)
+            # One statement, many parameter sets: compiled once and executed as a batch by
+            # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
+            conn.execute(self._upsert_item, rows)
+            facets = self._index(conn, changes, rows)
+            delta = tally_written(rows, facets)
+            delta.subtract(before)
+            add_counts(conn, delta)
             conn.execute(
                 _COUNTER.update().where(_COUNTER.c.name == CHANGE_SEQ).values(value=last_seq)
             )
@@ -214,28 +228,36 @@ class Store:
             self._record_provenance(conn, plan.seen, ctx)
         return last_seq
 
-    def _index(self, conn: Connection, changes: Sequence[Prepared], texts: Sequence[str | None]) -> None:
-        """Replace the facets (and, on SQLite, the FTS5 text) of the changed items (``texts``: their search text)."""
-        ids = [p.id for p in changes]
+    def _unindex(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Drop the facet rows (and, on SQLite, the FTS rows) of the stored versions of ``ids``.
+
+        Before the item upsert: the FTS rows are found by the seq the stored item rows still carry.
+        """
         for chunk in _chunks(ids):
             conn.execute(_FACET.delete().where(_FACET.c.item_id.in_(chunk)))
-        live = [p.item for p in changes if isinstance(p.item, Item)]
+            if self.dialect == "sqlite":
+                conn.execute(_FTS_DELETE, {"ids": list(chunk)})
+
+    def _index(self, conn: Connection, changes: Sequence[Prepared], rows: Sequence[dict]) -> list[tuple]:
+        """Write the facets (and, on SQLite, the FTS5 text) of the changed items; returns the facet rows.
+
+        Straight to the driver's ``executemany``, with each item's ``modified``
+        converted once for its dozen facet rows: SQLAlchemy's per-row
+        parameter processing cost as much as the inserts themselves.
+        """
         facets = [
-            {"facet": facet, "value": value, "item_id": item.id, "modified": item.modified}
-            for item in live
+            (facet, value, self._bind_modified(item.modified), item.id)
+            for item in (p.item for p in changes if isinstance(p.item, Item))
             for facet, value in sorted(set(facets_of(item)))
         ]
         if facets:
-            conn.execute(_FACET.insert(), facets)
-        if self.dialect == "sqlite" and live:
-            rows = [{"item_id": p.id, "text": text} for p, text in zip(changes, texts, strict=True) if text is not None]
-            # The FTS row id is the item's seq (migration 0006): the one the upsert just gave it.
-            conn.execute(_FTS_INSERT, rows)
-
-    def _unindex_text(self, conn: Connection, ids: Sequence[str]) -> None:
-        """SQLite: drop the FTS rows of ``ids``, found by the seq their item rows still carry."""
-        for chunk in _chunks(ids):
-            conn.execute(_FTS_DELETE, {"ids": list(chunk)})
+            conn.exec_driver_sql(self._facet_insert, facets)
+        if self.dialect == "sqlite":
+            # The FTS row id is the item's seq (migration 0006).
+            texts = [(row["seq"], row["search_text"]) for row in rows if row["search_text"] is not None]
+            if texts:
+                conn.exec_driver_sql(_FTS_INSERT, texts)
+        return facets
 
     def _record_provenance(self, conn: Connection, seen: Sequence[Prepared], ctx: MergeContext) -> None:
         rows = [
