@@ -937,3 +937,38 @@ async def test_unsupported_scheme_is_refused():
     async with fetcher() as f:
         with pytest.raises(FetchError, match="scheme 'ftp' not supported"):
             await f.fetch("ftp://ki.example/feed.json")
+
+
+async def test_concurrency_slots_bound_hosts_and_total_and_forget_idle_hosts():
+    from kisync.fetch.limits import ConcurrencyLimits
+
+    limits = ConcurrencyLimits(total=3, per_host=2)
+    running: dict[str, int] = {}
+    peak = {"a": 0, "b": 0, "c": 0, "all": 0}
+
+    async def fetch(host: str, fail: bool = False) -> None:
+        async with limits.slot(host):
+            running[host] = running.get(host, 0) + 1
+            peak[host] = max(peak[host], running[host])
+            peak["all"] = max(peak["all"], sum(running.values()))
+            await asyncio.sleep(0.01)
+            running[host] -= 1
+            if fail:
+                raise ValueError("boom")
+
+    results = await asyncio.gather(*(fetch(h, fail=i % 4 == 0) for i, h in enumerate("aaaaabbbbbccc")),
+                                   return_exceptions=True)
+    assert sum(isinstance(r, ValueError) for r in results) == 4
+    assert peak["a"] == 2 and peak["b"] <= 2 and peak["c"] <= 2 and peak["all"] == 3
+    assert limits._hosts == {}
+
+    # A fetch cancelled while it waits for its host's slot gives nothing back that it did not take.
+    async with limits.slot("a"), limits.slot("a"):
+        waiting = asyncio.ensure_future(fetch("a"))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    assert limits._hosts == {}
+    await asyncio.gather(*(fetch("a") for _ in range(3)))  # every slot is free again
+    assert limits._hosts == {}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from kisync.config import FetchSettings
@@ -43,14 +41,46 @@ class ConcurrencyLimits:
         self._per_host = per_host
         self._hosts: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        semaphore, users = self._hosts.setdefault(host, (asyncio.Semaphore(self._per_host), [0]))
-        users[0] += 1
+    def slot(self, host: str) -> _Slot:
+        """``async with limits.slot(host):`` one fetch against ``host``."""
+        return _Slot(self, host)
+
+
+class _Slot:
+    """A fetch's slots: its host's first, then one of all.
+
+    A class, not an ``@asynccontextmanager``: every fetch takes one, and an
+    async generator costs the event loop's bookkeeping of it on top.
+    """
+
+    __slots__ = ("_limits", "_host", "_entry")
+
+    def __init__(self, limits: ConcurrencyLimits, host: str) -> None:
+        self._limits = limits
+        self._host = host
+
+    async def __aenter__(self) -> None:
+        limits = self._limits
+        self._entry = entry = limits._hosts.setdefault(self._host, (asyncio.Semaphore(limits._per_host), [0]))
+        entry[1][0] += 1
         try:
-            async with semaphore, self._total:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._hosts[host]  # forget idle hosts, so the table stays as small as the work in flight
+            await entry[0].acquire()
+            try:
+                await limits._total.acquire()
+            except BaseException:
+                entry[0].release()
+                raise
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._limits._total.release()
+        self._entry[0].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        users = self._entry[1]
+        users[0] -= 1
+        if users[0] == 0:
+            del self._limits._hosts[self._host]  # forget idle hosts, so the table stays as small as the work in flight
