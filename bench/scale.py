@@ -23,6 +23,7 @@ PostgreSQL gets a fresh database that this script creates and drops
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -145,7 +146,11 @@ def phase_scale(backend: str, sizes: list[int], repeat: int, seed: int, pg_url: 
                 timings[name] = {"seconds": seconds, "rows": rows}
             result["sizes"][str(size)] = {"load_time": load_time, "loaded": added, "tidy_time": tidy_time, "queries": timings}
             print(f"  {backend} {size}: loaded {added} in {load_time:.1f} s "
-                  f"({added / max(load_time, 1e-9):.0f} items/s), queries timed", flush=True)
+                  f"({added / max(load_time, 1e-9):.0f} items/s), queries timed:", flush=True)
+            for name, timing in timings.items():
+                print(f"    {name:<42} {fmt_ms(timing['seconds']):>9} ms  {timing['rows']:>4} rows", flush=True)
+            # Kept as each size finishes: a long run that is stopped keeps what it measured.
+            (OUT / f"scale-{backend}-partial.json").write_text(json.dumps(result, indent=1))
         if backend == "sqlite":
             result["db_bytes"] = sum(Path(str(OUT / "scale.sqlite") + s).stat().st_size
                                      for s in ("", "-wal") if Path(str(OUT / "scale.sqlite") + s).exists())
@@ -191,18 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             say(f"PostgreSQL not reachable ({error}): left out")
             backends.remove("postgresql")
 
-    results = {}
+    first, last = str(sizes[0]), str(sizes[-1])
     for backend in backends:
         say(f"- {backend} …")
         arguments = {"backend": backend, "sizes": sizes, "repeat": repeat, "seed": args.seed, "pg_url": args.pg_url}
-        results[backend] = run_phase(backend, "bench.scale:phase_scale", arguments, timeout=4 * 3600,
-                                     quiet_machine=not args.no_wait)
-    if not args.keep_sqlite:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(OUT / "scale.sqlite") + suffix).unlink(missing_ok=True)
-
-    first, last = str(sizes[0]), str(sizes[-1])
-    for backend, phase in results.items():
+        phase = run_phase(backend, "bench.scale:phase_scale", arguments, timeout=4 * 3600, quiet_machine=not args.no_wait)
+        # Each backend's tables as soon as it is done (and saved with the report so far).
         data = phase.data["sizes"]
         say()
         say(f"{backend}: load (Store.merge, batches of {LOAD_BATCH:,}) and tidy")
@@ -230,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             ratio = data[last]["queries"][name]["seconds"] / max(data[first]["queries"][name]["seconds"], 1e-9)
             report.target(Target(f"{backend} {name}: time at {int(last):,} / at {int(first):,}", "<=", 2.0, ratio))
+        report.save(OUT / "scale-report.txt")
+    if not args.keep_sqlite:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(OUT / "scale.sqlite") + suffix).unlink(missing_ok=True)
     report.save(OUT / "scale-report.txt")
     say(f"\nsaved {OUT / 'scale-report.txt'}")
     return 0
