@@ -116,7 +116,7 @@ class Syncer:
         self.processes = parallel.default_processes() if processes is None else processes
         self._rules = settings.classification.rules().model_dump_json()
         self._writer = Writer()
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._flows: tuple[asyncio.AbstractEventLoop, _Flow] | None = None
         # A warm sync is hundreds of 304s in a second: one commit each would keep
         # the writer thread (and SQLite's lock) busy for longer than the fetching takes.
         self._record = Batched(self._writer, self._record_many, self._record_one)
@@ -191,11 +191,20 @@ class Syncer:
         )
 
     async def _sync(self, fetcher: Fetcher, source: Source, url: str, attempted: datetime) -> Outcome:
+        ticket = await self._flow().admit()
+        try:
+            return await self._fetch_and_ingest(fetcher, source, url, attempted, ticket)
+        finally:
+            ticket.leave()
+
+    async def _fetch_and_ingest(
+        self, fetcher: Fetcher, source: Source, url: str, attempted: datetime, ticket: _Ticket
+    ) -> Outcome:
         try:
             result = await fetcher.fetch(url, etag=source.etag, last_modified=source.last_modified)
         except FetchError as error:
             if error.status == 410 and url != source.url:
-                return await self._resync(fetcher, source, attempted, error)
+                return await self._resync(fetcher, source, attempted, error, ticket)
             raise
         # The next fetch is due an interval after this one answered, however long it waited for a
         # connection slot: "once per interval" holds for the server, not only for our bookkeeping.
@@ -212,9 +221,11 @@ class Syncer:
                 seen=source.seen,
                 on_hold=source.on_hold,
             )
-        return await self._ingest(fetcher, source, result, attempted, fetched)
+        return await self._ingest(fetcher, source, result, attempted, fetched, ticket)
 
-    async def _resync(self, fetcher: Fetcher, source: Source, attempted: datetime, gone: FetchError) -> Outcome:
+    async def _resync(
+        self, fetcher: Fetcher, source: Source, attempted: datetime, gone: FetchError, ticket: _Ticket
+    ) -> Outcome:
         """A changes feed answered 410 to our cursor: read the snapshot, then follow the changes from its cursor.
 
         The peer purged tombstones our cursor has not seen (DESIGN.md, "Tombstone
@@ -229,7 +240,7 @@ class Syncer:
             extra={"source_id": source.id, "url": safe_url(source.url), "snapshot": safe_url(snapshot)},
         )
         result = await fetcher.fetch(snapshot)
-        outcome = await self._ingest(fetcher, source, result, attempted, self.now(), resync=True)
+        outcome = await self._ingest(fetcher, source, result, attempted, self.now(), ticket, resync=True)
         outcome.warnings.insert(
             0,
             {
@@ -250,22 +261,20 @@ class Syncer:
         result: FetchResult,
         attempted: datetime,
         fetched: datetime,
+        ticket: _Ticket,
         *,
         resync: bool = False,
     ) -> Outcome:
-        async with self._ingest_slot():
+        async with self._flow().ingest:
+            ticket.leave()
             return await self._ingest_pages(fetcher, source, result, attempted, fetched, resync)
 
-    def _ingest_slot(self) -> asyncio.Semaphore:
-        """Bounds the sources between "fetched" and "merged" (memory: parsed items are many times their body).
-
-        Enough to keep every parser process and the store busy; the other
-        fetched bodies wait as bytes.
-        """
+    def _flow(self) -> _Flow:
+        """This event loop's bounds on fetched work (a Syncer may serve several ``asyncio.run``)."""
         loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(2 * max(self.processes, 1) + 2))
-        return self._slots[1]
+        if self._flows is None or self._flows[0] is not loop:
+            self._flows = (loop, _Flow(2 * max(self.processes, 1) + 2, self.settings.fetch.concurrency))
+        return self._flows[1]
 
     async def _ingest_pages(
         self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, fetched: datetime, resync: bool
@@ -422,6 +431,52 @@ class Syncer:
             # Only relays are held to the horizon (DESIGN.md, tombstone retention).
             tombstone_horizon=tombstone_horizon(self.store.engine) if source.relay else None,
         )
+
+
+class _Flow:
+    """Bounds on fetched bodies: how many are parsed and merged at once, and how many wait for that.
+
+    ``ingest``: the sources between "parsing" and "merged" (parsed items are
+    many times their body); enough to keep every parser process and the
+    store busy. A source is *admitted* from the start of its fetch until it
+    takes an ingest slot (or its fetch ends without a body); at most
+    ``fetch.concurrency`` + ingest slots are. So fetching runs at its full
+    concurrency (a 304 leaves at once: a warm sync never waits here), and
+    when parsing lags, the bodies waiting for it are bounded: a cold sync
+    of 400 sources no longer holds every body in memory at once.
+    """
+
+    def __init__(self, slots: int, concurrency: int) -> None:
+        self.ingest = asyncio.Semaphore(slots)
+        self.limit = slots + concurrency
+        self.admitted = 0
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def admit(self) -> _Ticket:
+        while self.admitted >= self.limit:
+            self._room.clear()
+            await self._room.wait()
+        self.admitted += 1
+        return _Ticket(self)
+
+    def _left(self) -> None:
+        self.admitted -= 1
+        self._room.set()
+
+
+class _Ticket:
+    """One admitted source; ``leave`` once it holds an ingest slot or is done (again: no effect)."""
+
+    __slots__ = ("_flow",)
+
+    def __init__(self, flow: _Flow) -> None:
+        self._flow: _Flow | None = flow
+
+    def leave(self) -> None:
+        if self._flow is not None:
+            self._flow._left()
+            self._flow = None
 
 
 def is_own_source(source: Source, node_centre: str) -> bool:

@@ -848,3 +848,30 @@ async def test_outcomes_that_queue_while_the_store_is_busy_are_recorded_together
     await recording
     assert batches == [3], "one transaction for the three"
     assert {s.id: s.error for s in node.registry.select()} == {i: o.error for i, o in outcomes.items()}
+
+
+async def test_fetched_bodies_wait_in_bounded_numbers_and_304s_never_wait(aiohttp_server, engine):
+    """While parsing lags, new fetches wait: a cold sync does not hold every body at once; a 304 holds none."""
+    server = await aiohttp_server(make_app())
+    sources = [{"id": f"rss-{n:02d}", "url": url(server, f"/oberhausen.rss?n={n}"), "format": "feed",
+                "centre": "ki-05119"} for n in range(24)]
+    node = Node(engine, sources, sync={"parse_processes": 0}, concurrency=2, per_host_concurrency=2)
+    ingest, release = node.syncer._ingest_pages, asyncio.Event()
+
+    async def slow_ingest(*args, **kwargs):
+        await release.wait()
+        return await ingest(*args, **kwargs)
+
+    node.syncer._ingest_pages = slow_ingest
+    requests = server.app[STATE].requests
+    first = asyncio.ensure_future(node.sync())
+    await asyncio.sleep(0.5)
+    slots = 2 * 1 + 2  # ingest slots with parsing in a thread, all taken; then fetch.concurrency + slots admitted
+    assert len(requests) == slots + (2 + slots)
+    release.clear()
+    release.set()
+    assert all(r.ok for r in (await first).values()) and len(requests) == 24
+
+    release.clear()  # ingest blocked again: only a source with a body would notice
+    second = await asyncio.wait_for(node.sync(), 10)
+    assert all(r.not_modified for r in second.values())
