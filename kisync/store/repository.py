@@ -245,11 +245,12 @@ class Store:
         converted once for its dozen facet rows: SQLAlchemy's per-row
         parameter processing cost as much as the inserts themselves.
         """
-        facets = [
-            (facet, value, self._bind_modified(item.modified), item.id)
-            for item in (p.item for p in changes if isinstance(p.item, Item))
-            for facet, value in sorted(set(facets_of(item)))
-        ]
+        facets = []
+        for prepared in changes:
+            item = prepared.item
+            if isinstance(item, Item):
+                modified = self._bind_modified(item.modified)
+                facets += [(facet, value, modified, item.id) for facet, value in sorted(set(facets_of(item)))]
         if facets:
             conn.exec_driver_sql(self._facet_insert, facets)
         if self.dialect == "sqlite":
