@@ -265,6 +265,7 @@ def documents(draw):
     return draw(st.sampled_from(["", "\n", "<!-- kisync -->\n"])) + text, unknown + n == 0
 
 
+@pytest.mark.slow  # about 10 s: 600 documents, each read twice
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(documents())
 def test_generated_documents_read_as_feedparser_reads_them(document):
