@@ -158,23 +158,23 @@ def main() -> None:
         args.dump.write_text("\n".join(lines) + "\n")
         print(f"outputs: {args.dump} ({len(lines)} bodies)")
     if args.check:
-        expected = args.check.read_text().splitlines()
-        if len(expected) != len(lines):
-            sys.exit(f"DIFFERENT: {len(lines)} bodies, the dump has {len(expected)}")
-        for mine, theirs in zip(lines, expected, strict=True):
-            if mine != theirs:
-                a, b = json.loads(mine), json.loads(theirs)
-                for field, value in a.items():
-                    if value != b.get(field):
-                        detail = value
-                        if isinstance(value, list):
-                            other = b.get(field) or []
-                            index = next((i for i, (x, y) in enumerate(zip(value, other, strict=False)) if x != y), None)
-                            if index is None:
-                                detail = f"{len(value)} entries, was {len(other)}"
-                            else:
-                                detail = f"[{index}] {value[index]!r}\n   was {other[index]!r}"
-                        sys.exit(f"DIFFERENT: {a['kind']} {a['source']} {field}: {detail}")
+        # By (kind, source): a check of one kind compares with that kind's part of a dump of both.
+        expected = {(line["kind"], line["source"]): line for line in map(json.loads, args.check.read_text().splitlines())}
+        for a in map(json.loads, lines):
+            b = expected.get((a["kind"], a["source"]))
+            if b is None:
+                sys.exit(f"DIFFERENT: {a['kind']} {a['source']} is not in the dump")
+            for field, value in a.items():
+                if value != b.get(field):
+                    detail = value
+                    if isinstance(value, list):
+                        other = b.get(field) or []
+                        index = next((i for i, (x, y) in enumerate(zip(value, other, strict=False)) if x != y), None)
+                        if index is None:
+                            detail = f"{len(value)} entries, was {len(other)}"
+                        else:
+                            detail = f"[{index}] {value[index]!r}\n   was {other[index]!r}"
+                    sys.exit(f"DIFFERENT: {a['kind']} {a['source']} {field}: {detail}")
         print(f"identical: {len(lines)} bodies, byte for byte")
 
 
