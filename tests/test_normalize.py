@@ -747,9 +747,11 @@ def test_normalizing_the_output_again_changes_nothing(title, summary, content, l
     assert normalize_document(ParsedDocument(format="rss", entries=[entry]), ctx).items == [item]
 
 
-def test_default_rules_compile_to_one_pattern_per_dimension():
+def test_default_rules_compile_to_one_scanner_for_every_dimension():
     assert set(DEFAULT_RULES._compiled) == {"fields_of_action", "audience", "programmes"}
     assert all(compiled.at_word_start is not None for compiled in DEFAULT_RULES._compiled.values())
+    assert DEFAULT_RULES._scanned == ("fields_of_action", "audience", "programmes")
+    assert DEFAULT_RULES._scanner.groups == 3
 
 
 def test_overlong_content_is_cut_to_the_model_limit_and_stays_valid_html():

@@ -1,0 +1,116 @@
+"""kisync.normalize's fast paths held to the plain implementations they replaced.
+
+Each fast path must give what the plain code gave, byte for byte: the plain
+code is kept here as the reference, and hypothesis looks for an input on
+which the two differ. Each reference is also checked to tell a wrong
+answer from a right one (a test that cannot fail is no test).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from kisync.normalize.classify import DEFAULT_RULES, DIMENSIONS, ClassificationRules, keyword_regex
+
+# -- classification: one scan for every dimension ------------------------------------------------
+
+
+def reference_matches(rules: ClassificationRules, dimension: str, text: str) -> list[tuple[str, str]]:
+    """What ``ClassificationRules.matches`` gave before the scanner: a ``finditer`` per dimension.
+
+    (value, keyword) for each value whose keywords occur in ``text``, first
+    occurrence first; at one position the longest keyword, and a match
+    starts no earlier than the end of the one before it.
+    """
+    keywords = sorted(
+        ((keyword, str(rule.value)) for rule in getattr(rules, dimension) for keyword in rule.keywords),
+        key=lambda pair: -len(pair[0]),
+    )
+    regexes = [(keyword_regex(keyword), value, keyword, keyword.startswith("*")) for keyword, value in keywords]
+    text = text.lower()
+    hits: list[tuple[int, str, str]] = []
+    for anywhere in (False, True):
+        alternatives = [(regex, value, keyword) for regex, value, keyword, a in regexes if a == anywhere]
+        if not alternatives:
+            continue
+        alternation = "|".join(regex for regex, _, _ in alternatives)
+        pattern = re.compile(alternation if anywhere else rf"(?<!\w)(?:{alternation})")
+        for match in pattern.finditer(text):
+            value, keyword = next((v, k) for r, v, k in alternatives if re.fullmatch(r, match.group()))
+            hits.append((match.start(), value, keyword))
+    found: dict[str, str] = {}
+    for _, value, keyword in sorted(hits, key=lambda hit: hit[0]):
+        found.setdefault(value, keyword)
+    return list(found.items())
+
+
+def assert_matches_as_the_reference(rules: ClassificationRules, text: str) -> None:
+    assert rules.matches(text) == {dimension: reference_matches(rules, dimension, text) for dimension in DIMENSIONS}
+
+
+_DEFAULT_KEYWORDS = sorted(
+    {keyword for dimension in DIMENSIONS for rule in getattr(DEFAULT_RULES, dimension) for keyword in rule.keywords}
+)
+# The default keywords as a text writes them (any case, "-" for " " and back, endings), and what sits between words.
+_WORDS = st.one_of(
+    st.sampled_from(_DEFAULT_KEYWORDS).map(lambda keyword: keyword.strip("*")),
+    st.sampled_from(_DEFAULT_KEYWORDS).map(lambda keyword: keyword.strip("*").replace(" ", "-").upper()),
+    st.sampled_from(_DEFAULT_KEYWORDS).map(lambda keyword: keyword.strip("*").replace("-", " ") + "n"),
+    st.sampled_from(["Schule", "Übergang", "Kinder", "KIM", "Eltern", "Berufs", "Rucksack", "KiTa", "Frau", "ab", "x", "9"]),
+)
+_BETWEEN = st.sampled_from([" ", " ", "-", "\n", ", ", "(", ")", "", "ä", "_", ". ", "\u00a0", "İ", "–"])
+CLASSIFIED_TEXT = st.lists(st.tuples(_WORDS, _BETWEEN).map("".join), max_size=30).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(CLASSIFIED_TEXT)
+@example("Rucksack KiTa und Übergang Schule-Beruf: Kita, Schule")  # a long match hides a short one inside it
+@example("KIM")  # a keyword at the very start and end of the text
+@example("")
+def test_one_scan_finds_what_a_finditer_per_dimension_found(text):
+    assert_matches_as_the_reference(DEFAULT_RULES, text)
+
+
+_KEYWORD = st.text(alphabet=st.sampled_from(list("abk ä-*#(İ")), min_size=1, max_size=7).filter(
+    lambda keyword: re.search(r"\w", keyword) and "**" not in keyword.strip()
+)
+_RULES = st.lists(
+    st.tuples(st.sampled_from(["eins", "zwei", "drei"]), st.lists(_KEYWORD, min_size=1, max_size=4)), max_size=4
+).map(lambda rules: [{"value": value, "keywords": keywords} for value, keywords in rules])
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(
+    audience=_RULES,
+    programmes=_RULES,
+    text=st.text(alphabet=st.sampled_from(list("abkBK ä-#(\n.İ")), max_size=40),
+)
+@example(audience=[{"value": "eins", "keywords": ["-ab"]}], programmes=[], text="x ab -ab")  # not a literal first
+@example(audience=[{"value": "eins", "keywords": ["*ab", "ab"]}], programmes=[], text="kab ab")
+def test_one_scan_finds_what_a_finditer_per_dimension_found_for_any_rules(audience, programmes, text):
+    """Custom rules: keywords that start with "-", "#" or "*", that share first letters, that overlap."""
+    rules = ClassificationRules.model_validate({"audience": audience, "programmes": programmes})
+    assert_matches_as_the_reference(rules, text)
+
+
+def test_the_classification_reference_can_fail(monkeypatch):
+    """The reference gives the answers worked out by hand, and the comparison notices a scanner that errs."""
+    text = "Rucksack KiTa, Übergang Schule-Beruf"
+    # "Kita" inside "Rucksack KiTa" and "Schule" inside "Übergang Schule…" are not matches of their own.
+    assert reference_matches(DEFAULT_RULES, "fields_of_action", text) == [
+        ("elementarbereich", "Rucksack Kita*"),  # one letter longer than "Rucksack KiTa": tried first
+        ("uebergang_schule_beruf", "Übergang Schule*"),
+    ]
+    assert reference_matches(DEFAULT_RULES, "programmes", text) == [("rucksack_kita", "Rucksack Kita*")]
+    from kisync.normalize import classify
+
+    # Alternatives in the wrong order (shortest first) take "Rucksack KiTa" where "Rucksack Kita*" is longer.
+    grouped = classify._by_first_character
+    monkeypatch.setattr(classify, "_by_first_character", lambda regexes: grouped(regexes[::-1]))
+    wrong = ClassificationRules.model_validate(DEFAULT_RULES.model_dump())
+    with pytest.raises(AssertionError):
+        assert_matches_as_the_reference(wrong, text)
