@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kisync.normalize import html as html_module
+from kisync.normalize import urls
 from kisync.normalize.classify import DEFAULT_RULES, DIMENSIONS, ClassificationRules, keyword_regex
 from kisync.normalize.html import html_to_text, sanitize_html
 
@@ -202,3 +204,144 @@ _WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()
 @example(_WHITESPACE)
 def test_spaces_collapse_as_the_regex_collapsed_them(text):
     assert html_module._collapse_spaces(text) == _SPACE.sub(" ", text).strip()
+
+
+# -- URLs: plain http(s) URLs cleaned without urlsplit and urlunsplit ----------------------------
+
+
+def reference_clean_url(value: str | None, base: str | None, schemes: frozenset[str], keep_fragment: bool = True) -> str | None:
+    """``clean_url`` as it was, without its memory and its shortcuts: urljoin, urlsplit, urlunsplit."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > 4096 or re.search(r"[\x00-\x1f\x7f]", value):
+        return None
+    try:
+        if base and not re.match(r"https?://", value, re.IGNORECASE):
+            value = urljoin(base, value)
+        parts = urlsplit(value)
+        scheme = parts.scheme.lower()
+        if scheme not in schemes:
+            return None
+        if scheme == "mailto":
+            return f"mailto:{value.split(':', 1)[1]}" if len(value) > 7 else None
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if not host or re.search(r"[\s\x00-\x1f]", host):
+        return None
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        netloc = f"{netloc}:{port}"
+    if "@" in parts.netloc:
+        netloc = f"{parts.netloc.rsplit('@', 1)[0]}@{netloc}"
+
+    def tracking(name: str) -> bool:
+        key = unquote_plus(name).strip().lower()
+        return key in urls.TRACKING_PARAMS or key.startswith(urls.TRACKING_PREFIXES)
+
+    query = "&".join(segment for segment in parts.query.split("&") if segment and not tracking(segment.split("=", 1)[0]))
+    path = parts.path.replace(" ", "%20") or "/"
+    fragment = parts.fragment.replace(" ", "%20") if keep_fragment else ""
+    return urlunsplit((scheme, netloc, path, query.replace(" ", "%20"), fragment))
+
+
+# fmt: off
+_URL_PIECES = st.lists(
+    st.sampled_from(
+        ["a", "B", "/", "//", ".", "..", "?", "#", ";", ":", "=", "&", "%20", " ", "utm_source=1", "UTM_Medium=x", "%75tm_id=2",
+         "mc+cid=3", "x.pdf", "@", "\\", "é", "[", "]", "~", "+", "'", "%", "mailto:", "\u00a0", "\u2028"]
+    ),
+    max_size=8,
+).map("".join)
+_HOSTS = st.sampled_from(
+    ["k.example", "K.Example", "www.ki-kreis.de", "a..b", "-", "1.2.3.4", "[::1]", "[::1", "u:p@k.example", "k.example:8080",
+     "k.example:443", "k.example:x", "k_x.example", "xn--mnchen-3ya.de", "münchen.de", "k.example\u2100", ""]
+)
+ANY_URL = st.one_of(
+    _URL_PIECES,
+    st.tuples(st.sampled_from(["http", "https", "HTTPS", "mailto", "ftp"]), _HOSTS, _URL_PIECES).map(
+        lambda parts: f"{parts[0]}://{parts[1]}{parts[2]}"
+    ),
+    st.tuples(st.sampled_from(["mailto:", "MAILTO:", "mailto://"]), _URL_PIECES).map("".join),
+)
+_URL_BASES = st.sampled_from(
+    [None, "", "https://k.example/a/b.html", "https://k.example", "http://K.example:80/a/", "https://k.example/a;x/b?q#f",
+     "https://u@k.example/d/", "https://[::1]:8/a", "ftp://k.example/x", "https://k.example/a b/", "https://[x/",
+     "https://k.example/a\nb/c", "https://k.example/a\tb/"]
+)
+# fmt: on
+
+
+@settings(max_examples=3000, deadline=None)
+@given(ANY_URL, _URL_BASES, st.sampled_from([urls.WEB_SCHEMES, urls.LINK_SCHEMES]), st.booleans())
+@example("https://k.example", None, urls.WEB_SCHEMES, True)  # no path: "/"
+@example("https://k.example?utm_source=x#", None, urls.WEB_SCHEMES, True)  # query and fragment left empty
+@example("https://k.example/a#b?c", None, urls.WEB_SCHEMES, True)  # a "?" in the fragment
+@example("/projekte/1.html?utm_source=newsletter&amp;x=1&utm_medium=email", "https://k.example/a/b.html", urls.LINK_SCHEMES, True)
+def test_urls_clean_as_they_did(value, base, schemes, keep_fragment):
+    urls._CLEANED.clear()  # the memory is clean_url's; compare what it computes
+    assert urls.clean_url(value, base, schemes=schemes, keep_fragment=keep_fragment) == reference_clean_url(
+        value, base, schemes, keep_fragment
+    )
+
+
+# -- sanitize_html: the attribute filter ----------------------------------------------------------
+
+
+def reference_sanitize_html(fragment: str, base: str | None = None) -> str:
+    """``sanitize_html`` as it was: every attribute nh3 offers to the filter is filtered, URLs by the reference above."""
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        try:
+            if attribute in ("href", "src"):
+                return reference_clean_url(value, base, urls.WEB_SCHEMES if tag == "img" else urls.LINK_SCHEMES)
+            if attribute in ("width", "height", "colspan", "rowspan"):
+                return value.strip() if re.fullmatch(r"\d{1,4}", value.strip()) else None
+            return value
+        except Exception:
+            return None
+
+    cleaner = nh3.Cleaner(
+        tags=set(html_module.ALLOWED_TAGS),
+        clean_content_tags=set(html_module.DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in html_module.ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=attribute_filter,
+        strip_comments=True,
+        link_rel="noopener noreferrer",
+        url_schemes=set(urls.LINK_SCHEMES),
+        url_relative=lambda url: None,
+    )
+    if not fragment:
+        return ""
+    fragment = html_module._STRIPPED_BLOCK.sub(" <", html_module._H1.sub(r"<\1h2", fragment))
+    cleaned = cleaner.clean(fragment).strip()
+    if cleaned == fragment:
+        return cleaned
+    for _ in range(html_module._PASSES):
+        again = cleaner.clean(cleaned).strip()
+        if again == cleaned:
+            break
+        cleaned = again
+    return cleaned
+
+
+# fmt: off
+_ATTRIBUTED = st.sampled_from(
+    [
+        "<a href='", "<a href=\"", "<A HREF=", "<img src=", "<img src='", "<iframe src='", "<frame src=", "<script src=",
+        "<object data=", "<video src=", "<source src=", "<div class=x style='color:red' title=t>", "<p lang=de title='x'>",
+        "<td colspan=' 2 ' rowspan=x>", "<th rowspan=12345>", "<img width=640 height='427px' alt='a>b'>", "<font color=red>",
+        "' target=_blank onclick='x()'>", "\">", "'>", ">", "</a>", "</div>", "<table><tr>", "<li>", "<h1>",
+    ]
+)
+# fmt: on
+ATTRIBUTED_HTML = st.lists(st.one_of(_ATTRIBUTED, ANY_URL, _HTML_FRAGMENTS), max_size=30).map("".join)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ATTRIBUTED_HTML, _URL_BASES)
+@example("<iframe src='/video'></iframe><div class=x><a href='/a?utm_source=1'>a</a></div>", "https://k.example/a/")
+def test_sanitized_html_is_what_it_was(fragment, base):
+    assert sanitize_html(fragment, base) == reference_sanitize_html(fragment, base)

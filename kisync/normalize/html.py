@@ -62,6 +62,8 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     # Must not raise: nh3 reports exceptions from here as "unraisable" and
     # strips the attribute, which would hide a bug; we strip it knowingly.
     try:
+        if tag not in ALLOWED_TAGS:
+            return None  # nh3 asks for the attributes of elements it then removes: nothing to clean there
         if attribute in ("href", "src"):
             # nh3 checks the scheme of absolute URLs before calling us, but
             # not what we return for a relative one: we check it ourselves.

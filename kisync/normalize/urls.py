@@ -39,7 +39,8 @@ _NEEDS_URLJOIN = re.compile(r"/\.|//|[:;]")
 
 
 def is_tracking_param(name: str) -> bool:
-    key = unquote_plus(name).strip().lower()
+    # unquote_plus changes only "+" and "%XX": most names have neither, and the call is most of the cost.
+    key = (unquote_plus(name) if "%" in name or "+" in name else name).strip().lower()
     return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
 
 
@@ -92,8 +93,16 @@ def _clean_url(value: str, base: str | None, schemes: frozenset[str], keep_fragm
     if not value or len(value) > 4096 or _CONTROL.search(value):
         return None
     try:
+        if value.startswith("mailto:") and value[7:9] != "//" and (not base or _base_prefixes(base)):
+            # What urljoin and urlsplit come to, without them: urljoin returns a "mailto:" link as it is
+            # (not a relative scheme) once it has parsed the base (_base_prefixes did, or raised as it
+            # would), and urlsplit finds no host in one without "//".
+            return value if "mailto" in schemes and len(value) > 7 else None
         if base and not _ABSOLUTE_WEB.match(value):
             value = _join(base, value)
+        plain = _PLAIN_WEB_URL.fullmatch(value)
+        if plain is not None:
+            return _clean_plain(plain, schemes, keep_fragment)
         parts = urlsplit(value)
         scheme = parts.scheme.lower()
         if scheme not in schemes:
@@ -116,6 +125,37 @@ def _clean_url(value: str, base: str | None, schemes: frozenset[str], keep_fragm
     return urlunsplit((scheme, netloc, path, _encode_spaces(drop_tracking(parts.query)), fragment))
 
 
+# An http(s) URL whose host is lower-case letters, digits, dots and hyphens, without user,
+# password or port: what a CMS's links resolve to, nearly always. No control characters
+# (urlsplit drops tabs and line ends, clean_url refuses them).
+_PLAIN_WEB_URL = re.compile(
+    r"(https?)://([a-z0-9.\-]+)(/[^?#\x00-\x1f\x7f]*)?(?:\?([^#\x00-\x1f\x7f]*))?(?:#([^\x00-\x1f\x7f]*))?"
+)
+
+
+def _clean_plain(url: re.Match[str], schemes: frozenset[str], keep_fragment: bool) -> str | None:
+    """What ``_clean_url`` makes of a ``_PLAIN_WEB_URL`` by urlsplit and urlunsplit, without them.
+
+    urlsplit splits it as the regex does (the fragment at the first "#",
+    the query at the first "?" before it), its hostname is the host as it
+    is (lower-case already, no port, no brackets), and urlunsplit of
+    (scheme, host, a path that starts with "/", query, fragment) joins
+    them with "://", "?" and "#", leaving out an empty query or fragment.
+    A property test holds the two ways to the same results.
+    """
+    scheme, host, path, query, fragment = url.groups()
+    if scheme not in schemes:
+        return None
+    cleaned = f"{scheme}://{host}{_encode_spaces(path or '') or '/'}"
+    query = _encode_spaces(drop_tracking(query or ""))
+    if query:
+        cleaned += "?" + query
+    fragment = _encode_spaces(fragment or "") if keep_fragment else ""
+    if fragment:
+        cleaned += "#" + fragment
+    return cleaned
+
+
 def _join(base: str, value: str) -> str:
     """``urljoin(base, value)``, the common cases without it (it is most of the cost of a page's links).
 
@@ -135,11 +175,17 @@ def _join(base: str, value: str) -> str:
 @lru_cache(maxsize=1024)
 def _base_prefixes(base: str) -> tuple[str, str] | None:
     """(scheme://host, scheme://host/directory/) of a plain http(s) base, else None."""
-    parts = urlparse(base)
-    if parts.scheme not in WEB_SCHEMES or not parts.netloc or "//" in parts.path or "/." in parts.path:
+    plain = _PLAIN_WEB_URL.fullmatch(base)
+    if plain is not None:  # urlparse would split it as the regex does (its ";params" hold no "/")
+        scheme, netloc, path = plain.group(1, 2, 3)
+        path = path or ""
+    else:
+        parts = urlparse(base)
+        scheme, netloc, path = parts.scheme, parts.netloc, parts.path
+    if scheme not in WEB_SCHEMES or not netloc or "//" in path or "/." in path:
         return None
-    origin = f"{parts.scheme}://{parts.netloc}"
-    return origin, origin + (parts.path[: parts.path.rfind("/") + 1] or "/")
+    origin = f"{scheme}://{netloc}"
+    return origin, origin + (path[: path.rfind("/") + 1] or "/")
 
 
 def normalize_feed_url(url: str) -> str:
