@@ -41,7 +41,14 @@ _REGIONAL_KEY = re.compile(r"^\d{2}$|^\d{3}$|^\d{5}$|^\d{8}$|^\d{9}$|^\d{12}$")
 _CENTRE_ID = re.compile(r"^[a-z0-9][a-z0-9._\-]{0,99}$")
 
 
+# What urlsplit reads as scheme http(s) and a host, without raising: a lower-case scheme, a
+# host of letters, digits, dots and hyphens, no control characters (urlsplit drops some).
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?:[/?#][^\x00-\x1f\x7f]*)?")
+
+
 def _check_http_url(value: str) -> str:
+    if _PLAIN_HTTP_URL.fullmatch(value):
+        return value  # nearly every URL: urlsplit's answer without urlsplit (a property test compares them)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise PydanticCustomError("http_url", "must be an absolute http or https URL")
@@ -80,7 +87,10 @@ class _Strict(BaseModel):
 
     @model_validator(mode="after")
     def _only_extensions(self) -> Any:
-        unknown = sorted(k for k in (self.model_extra or {}) if not k.startswith("_"))
+        extra = self.__pydantic_extra__
+        if not extra:
+            return self  # most objects: validating an item runs this for it and each object in it
+        unknown = sorted(k for k in extra if not k.startswith("_"))
         if unknown:
             raise PydanticCustomError(
                 "unknown_field",

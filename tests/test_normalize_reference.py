@@ -16,7 +16,9 @@ import nh3
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic_core import PydanticCustomError
 
+from kisync import model
 from kisync.normalize import html as html_module
 from kisync.normalize import urls
 from kisync.normalize.classify import DEFAULT_RULES, DIMENSIONS, ClassificationRules, keyword_regex
@@ -345,3 +347,33 @@ ATTRIBUTED_HTML = st.lists(st.one_of(_ATTRIBUTED, ANY_URL, _HTML_FRAGMENTS), max
 @example("<iframe src='/video'></iframe><div class=x><a href='/a?utm_source=1'>a</a></div>", "https://k.example/a/")
 def test_sanitized_html_is_what_it_was(fragment, base):
     assert sanitize_html(fragment, base) == reference_sanitize_html(fragment, base)
+
+
+# -- model: the check of an http(s) URL -----------------------------------------------------------
+
+
+def _outcome(check, value: str) -> tuple[str, str]:
+    try:
+        return "ok", check(value)
+    except PydanticCustomError as error:
+        return "custom", error.type
+    except ValueError as error:
+        return "value_error", str(error)
+
+
+def reference_check_http_url(value: str) -> str:
+    """``kisync.model._check_http_url`` as it was: urlsplit for every value."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PydanticCustomError("http_url", "must be an absolute http or https URL")
+    return value
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(ANY_URL, st.text(max_size=30), st.text(max_size=20).map(lambda rest: "https://k.example" + rest)))
+@example("https://[::1")  # urlsplit raises: so must the check
+@example("http://\nk.example/")  # urlsplit drops the newline and finds a host
+@example("https://k.example#x")
+def test_http_urls_are_checked_as_they_were(value):
+    """A URL the fast way lets through is one urlsplit lets through; the rest go to urlsplit."""
+    assert _outcome(model._check_http_url, value) == _outcome(reference_check_http_url, value)
