@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -377,3 +378,55 @@ def reference_check_http_url(value: str) -> str:
 def test_http_urls_are_checked_as_they_were(value):
     """A URL the fast way lets through is one urlsplit lets through; the rest go to urlsplit."""
     assert _outcome(model._check_http_url, value) == _outcome(reference_check_http_url, value)
+
+
+# -- html: tag names matched case-insensitively without re.IGNORECASE -----------------------------
+
+REFERENCE_TAG_REGEXES = {
+    "_H1": (re.compile(r"<(/?)h1\b", re.IGNORECASE), r"<\1h2"),
+    "_STRIPPED_BLOCK": (
+        re.compile(
+            r"<(?=/?(?:div|section|article|header|footer|main|aside|nav|figure|figcaption|address|center|details|summary|form)\b)",
+            re.IGNORECASE,
+        ),
+        " <",
+    ),
+    "_BLOCK_TAG": (
+        re.compile(
+            r"<(?=/?(?:p|br|hr|div|section|article|li|dt|dd|tr|td|th|h[1-6]|blockquote|pre|table|caption|ul|ol|dl|img)\b)",
+            re.IGNORECASE,
+        ),
+        " <",
+    ),
+}
+# fmt: off
+_TAGGISH = st.lists(
+    st.one_of(
+        st.sampled_from(["<", "</", "<h1", "<H1", "<h7", "<p", "<pre", "<PRE", "<Pré", "<img", "<\u017fection", "<\u0130mg",
+                         "<\u0131mg", "<blockquote", "<BLOC\u212aQUOTE", "<bloc", "<div", "<D\u0130V", "<d\u0131v", "<details",
+                         "<a", "<aside", "<h1_", "<li>", "<li-x", "<tD", "<summary", "<\u017fummary", "<figcaption", "<figure",
+                         "<form>", "<center"]),
+        st.text(alphabet=st.sampled_from(list("abcdefhiklmnopqrstuvy ABCDEFHIKLMNOPQRSTUVY1267/_-é>\n\u017f\u212a\u0130\u0131")),
+                max_size=6),
+    ),
+    max_size=20,
+).map("".join)
+# fmt: on
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TAGGISH)
+@example("<\u017fection><D\u0130V><d\u0131v><\u0130mg><bloc\u212aquote><h1><H1 x>")
+def test_tag_names_match_as_with_ignorecase(text):
+    for name, (reference, replacement) in REFERENCE_TAG_REGEXES.items():
+        assert getattr(html_module, name).sub(replacement, text) == reference.sub(replacement, text), name
+
+
+def test_ignorecase_lets_ascii_letters_match_four_more_characters_only():
+    """What ``html._caseless`` relies on, checked over every code point (re's docs say as much)."""
+    every_character = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    matched = set(re.findall("[a-z]", every_character, re.IGNORECASE))
+    assert matched - set(string.ascii_letters) == {"\u0130", "\u0131", "\u017f", "\u212a"}  # İ ı ſ and the Kelvin sign
+    for letter in string.ascii_lowercase:
+        expected = {c for c in matched if re.fullmatch(letter, c, re.IGNORECASE)}
+        assert {c for c in matched if re.fullmatch(html_module._caseless(letter), c)} == expected, letter
