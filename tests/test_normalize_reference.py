@@ -199,6 +199,13 @@ def test_the_fast_way_would_read_what_is_not_a_fixed_point_wrongly():
     assert sanitize_html(misnested) == "b<table><tbody><tr><td>a</td></tr></tbody></table>"
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('<>"= ab/\n')), max_size=40))
+def test_the_unrolled_tag_regex_matches_as_the_plain_one(text):
+    plain = re.compile(r'<(?:[^>"]|"[^"]*")*>')
+    assert html_module._SANITIZED_TAG.sub("", text) == plain.sub("", text)
+
+
 _WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace() or re.fullmatch(r"\s", chr(code)))
 
 
