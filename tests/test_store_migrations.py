@@ -106,3 +106,18 @@ def test_0007_keys_facets_in_feed_order_and_keeps_every_row(store: Store, engine
 def _newest(engine, flt: ItemFilter) -> list[str]:
     with engine.connect() as conn:
         return [r.id for r in conn.execute(q.select_newest(flt, engine.dialect.name, 10))]
+
+
+def test_0008_reads_the_full_text_vocabulary(store: Store, engine):
+    from alembic import command
+
+    from kisync.store.db import _alembic_config
+
+    fill(store, random.Random(10))
+    command.downgrade(_alembic_config(engine), "0007")
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    if engine.dialect.name == "sqlite":
+        terms = "SELECT DISTINCT term FROM item_fts_terms WHERE term >= 'e' AND term < 't' ORDER BY term"
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(terms)).scalars().all() == ["elternabend", "ferienprogramm", "lesepaten", "sprachcafe"]
