@@ -104,21 +104,25 @@ def test_newest_rows_are_the_first_rows_of_the_definition(store: Store, engine, 
     assert checked > 20
 
 
+def every_page(engine, flt: ItemFilter, limit: int) -> list[str]:
+    """The ids of ``read_page``'s pages, each read at the cursor of the one before."""
+    seen: list[str] = []
+    after = None
+    while True:
+        page = q.read_page(engine, flt, limit, include_tombstones=False, after=after)
+        seen += [row.id for row in page.rows]
+        if page.next is None:
+            return seen
+        after = page.next
+
+
 def test_pages_by_cursor_find_the_whole_filtered_set(store: Store, engine):
     fill(store, random.Random(3))
     flt = ItemFilter(fields=("schule", "elementarbereich"))
     with engine.connect() as conn:
         everything = ids(conn, q.select_items(flt, engine.dialect.name))
     assert len(everything) > 10
-    seen: list[str] = []
-    after = None
-    while True:
-        page = q.read_page(engine, flt, 4, include_tombstones=False, after=after)
-        seen += [row.id for row in page.rows]
-        if page.next is None:
-            break
-        after = page.next
-    assert seen == everything
+    assert every_page(engine, flt, 4) == everything
 
 
 def test_facet_rows_carry_the_current_modified(store: Store, engine):
@@ -163,6 +167,32 @@ def test_sqlite_reads_a_filtered_page_in_index_order(tmp_path, flt, index):
         assert not sorts, plan
 
 
+def sqlite_store(tmp_path) -> tuple:
+    from kisync.store.db import create_engine, upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'search.db'}")
+    upgrade(engine)
+    return engine, Store(engine)
+
+
+def sqlite_plan(tmp_path, flt: ItemFilter, search: q.Search | None, stats: list | None) -> list[str]:
+    """SQLite's plan for a page, read as ``search`` says, after ANALYZE or under ``stats`` (none: never analysed)."""
+    engine, store = sqlite_store(tmp_path)
+    fill(store, random.Random(5))
+    compiled = q.select_newest(flt, "sqlite", 50, search=search).compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        if stats is not None:
+            conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+            for row in stats:
+                conn.exec_driver_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", row)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE sqlite_schema")  # load the statistics just written
+        plan = [step for *_, step in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")]
+    engine.dispose()
+    return plan
+
+
 # sqlite_stat1 as PRAGMA optimize left it on the 1M-item benchmark store (item last analysed at 100k).
 LARGE_STORE_STATS = [
     ("item", "ix_item_origin_modified", "100000 1852 1 1"),
@@ -185,19 +215,182 @@ def test_sqlite_builds_no_bloom_filter_over_every_item_for_a_facet_page(tmp_path
     """With a large store's statistics, a condition on the joined item ("not deleted", a kind, another
     facet) made SQLite build a Bloom filter over all of item for the facet join (1.2 s at 1M items),
     or read all of item. Facet rows are live items' only; the other conditions are a subquery's."""
-    from kisync.store.db import create_engine, upgrade
-
-    engine = create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
-    upgrade(engine)
-    fill(Store(engine), random.Random(5))
-    compiled = q.select_newest(flt, "sqlite", 50).compile(engine, compile_kwargs={"literal_binds": True})
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.exec_driver_sql("DELETE FROM sqlite_stat1")
-        conn.exec_driver_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", LARGE_STORE_STATS)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE sqlite_schema")  # load the statistics just written
-        plan = [step for *_, step in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")]
-    engine.dispose()
+    plan = sqlite_plan(tmp_path, flt, None, LARGE_STORE_STATS)
     assert any("drv USING PRIMARY KEY" in step for step in plan), plan
     assert not any("BLOOM" in step or step.split()[:2] == ["SCAN", "item"] for step in plan), plan
+
+
+# -- full-text search --------------------------------------------------------------
+
+# Words that share prefixes, a rare one, one a prefix of many terms, and words
+# the spelled-out query leaves alone (not foldable, too many terms).
+SEARCH_WORDS = ["Sprachcafé", "Sprachcafés", "Sprachförderung", "Elternabend", "Elterncafé", "Lesepaten", "Straße"]
+SEARCHES = [
+    "Sprachcafé", "sprachcafe", "Sprachcafés", "Sprach", "Elt", "Sprachcafé Elternabend", "Straße", "Zauberwürfel",
+    "Zauber", "Termin1", "Termin", "Ωmega", "Lese_paten", "nichtvorhanden", "Sprachcafé nichtvorhanden",
+]
+
+
+def fill_texts(store: Store, rnd: random.Random, count: int = 120) -> None:
+    """Items (and tombstones, and newer versions) whose texts mix SEARCH_WORDS, a rare word and a word per item."""
+    def version(n: int, minutes: int):
+        item = random_version(rnd, n, minutes)
+        if item.deleted:
+            return item
+        words = rnd.sample(SEARCH_WORDS, rnd.randint(1, 3)) + [f"Termin{n}"] + ["Zauberwürfel"] * (n % 40 == 7)
+        words += ["Ωmega Lese_paten"] * (n % 9 == 0)
+        return item.model_copy(update={"title": " ".join(words), "language": rnd.choice(["de", "de-AT", "en"])})
+
+    store.merge([version(n, rnd.randrange(40)) for n in range(count)], RELAY)
+    store.merge([version(n, 40 + rnd.randrange(20)) for n in rnd.sample(range(count), count // 3)], RELAY)
+
+
+def random_search_filter(rnd: random.Random) -> ItemFilter:
+    """A search, alone or with other filters (which may drive the read)."""
+    extra = {
+        "centres": tuple(rnd.sample(CENTRES, rnd.randint(1, 2))),
+        "fields": tuple(rnd.sample(FIELDS, rnd.randint(1, 2))),
+        "programmes": tuple(rnd.sample(PROGRAMMES, 1)),
+        "kinds": ("event", "news"),
+        "langs": ("de",),
+        "modified_since": T0 + timedelta(minutes=rnd.randrange(50)),
+    }
+    chosen = rnd.sample(sorted(extra), rnd.choice([0, 0, 1, 2]))
+    return ItemFilter(q=rnd.choice(SEARCHES), **{name: extra[name] for name in chosen})
+
+
+def search_readings(conn, flt: ItemFilter, limit: int) -> list:
+    """``plan_search``'s choice, and on SQLite each way to read the search forced (a slow one may not be chosen)."""
+    readings = [q.plan_search(conn, flt.q, limit)]
+    if conn.dialect.name == "sqlite":
+        words = q.spelled_out(conn, flt.q)
+        for text in {q.fts5_query(flt.q), words and q.terms_query(words)} - {None}:
+            readings += [q.Search(text, walk=True), q.Search(text, walk=False)]
+    return readings
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_every_reading_of_a_search_finds_the_first_rows_of_the_definition(store: Store, engine, seed):
+    """The differential test of ``plan_search``: whether a search walks or lists, spelled out or not, with
+    other filters and after a cursor, it finds what ``select_items`` (FTS5's own prefix query) finds."""
+    rnd = random.Random(seed)
+    fill_texts(store, rnd)
+    dialect = engine.dialect.name
+    seen = {"walk": 0, "list": 0, "found": 0, "cursor": 0}
+    with engine.connect() as conn:
+        for _ in range(60):
+            flt = random_search_filter(rnd)
+            everything = ids(conn, q.select_items(flt, dialect))
+            after = None
+            if everything and rnd.random() < 0.5:
+                position = rnd.randrange(len(everything))
+                modified = conn.execute(sa.select(ITEM.c.modified).where(ITEM.c.id == everything[position])).scalar_one()
+                after = Cursor(modified, everything[position] + rnd.choice(["", "0"]))
+                everything = ids(conn, q.select_items(flt, dialect, after=after))
+                seen["cursor"] += 1
+            for limit in (1, 6, 200):
+                for search in search_readings(conn, flt, limit):
+                    newest = q.select_newest(flt, dialect, limit, after=after, search=search)
+                    assert ids(conn, newest) == everything[:limit], (flt, after, limit, search)
+                planned = q.plan_search(conn, flt.q, limit)
+                if planned is not None:
+                    seen["walk" if planned.walk else "list"] += 1
+            seen["found"] += bool(everything)
+    if dialect == "sqlite":
+        assert seen["walk"] > 10 and seen["list"] > 10, seen
+    assert seen["found"] > 20 and seen["cursor"] > 10, seen
+
+
+@pytest.mark.parametrize("text", ["Sprachcafé", "Elternabend", "Zauberwürfel", "Sprachcafé Elternabend"])
+def test_pages_of_a_search_find_the_whole_set(store: Store, engine, text):
+    fill_texts(store, random.Random(14))
+    flt = ItemFilter(q=text)
+    with engine.connect() as conn:
+        everything = ids(conn, q.select_items(flt, engine.dialect.name))
+    assert len(everything) > 1
+    assert every_page(engine, flt, 2) == everything
+
+
+def test_foldable_characters_fold_as_fts5_folds_them(tmp_path):
+    """Every character ``_FOLDABLE`` admits is a token character that FTS5 folds as ``_fold`` does
+    (U+00B5 µ, for one, becomes Greek μ in FTS5, and U+01E2 Ǣ keeps its macron: they are left out)."""
+    engine, _ = sqlite_store(tmp_path)
+    foldable = [chr(c) for c in range(0x250) if q._FOLDABLE.fullmatch(chr(c))]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM item_fts")
+        conn.exec_driver_sql("INSERT INTO item_fts (rowid, text) VALUES (?, ?)",
+                             [(n, f"x{c}x") for n, c in enumerate(foldable)])
+        indexed = dict(conn.exec_driver_sql("SELECT doc, group_concat(term, ' ') FROM item_fts_terms GROUP BY doc").all())
+        conn.exec_driver_sql("DELETE FROM item_fts")
+    engine.dispose()
+    assert len(foldable) > 200
+    assert {n: indexed.get(n) for n in range(len(foldable))} == {n: q._fold(f"x{c}x") for n, c in enumerate(foldable)}
+
+
+def test_a_prefix_is_spelled_out_as_its_terms(tmp_path, monkeypatch):
+    engine, store = sqlite_store(tmp_path)
+    words = ["Sprachcafd", "Sprachcafé", "Sprachcafés", "Sprachcaféteria", "Sprachcafg", "Sprachcafe"]
+    store.merge([live(f"https://example.org/p/{n}", title=word) for n, word in enumerate(words)], RELAY)
+    with engine.connect() as conn:
+        assert q.prefix_terms(conn, "sprachcafe", 10) == ["sprachcafe", "sprachcafes", "sprachcafeteria"]
+        assert q.prefix_terms(conn, "sprachcafe", 2) == ["sprachcafe", "sprachcafes"]
+        assert q.prefix_terms(conn, "sprachcafex", 10) == []
+        assert q.spelled_out(conn, "Sprachcafés Sprachcafg!") == [["sprachcafes"], ["sprachcafg"]]
+        assert q.spelled_out(conn, "Sprachcafé") == [["sprachcafe", "sprachcafes", "sprachcafeteria"]]
+        assert q.spelled_out(conn, "nie") == [["nie"]]  # no term has the prefix: matches nothing, as "nie"* does
+        assert q.spelled_out(conn, "Ωmega") is None and q.spelled_out(conn, "!") is None
+        assert q.terms_query([["sprachcafe", "sprachcafes"], ["nie"]]) == '("sprachcafe" OR "sprachcafes") AND ("nie")'
+        monkeypatch.setattr(q, "_MAX_TERMS", 3)
+        assert q.spelled_out(conn, "Sprachcafé") is not None
+        assert q.spelled_out(conn, "Sprachcafé Sprachcafg") is None
+        # Read in the vocabulary's order, one row per step: no sort of every term after the start.
+        plan = [step for *_, step in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT term FROM item_fts_terms WHERE term >= 'a' ORDER BY term LIMIT 1")]
+    engine.dispose()
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+SPRACHCAFE = '("sprachcafe")'
+
+
+@pytest.mark.parametrize("stats", [[], None, LARGE_STORE_STATS], ids=["unanalysed", "analysed", "large-store-stats"])
+@pytest.mark.parametrize("flt, index", [
+    (ItemFilter(q="Sprachcafé"), "ix_item_modified_id"),
+    (ItemFilter(q="Sprachcafé", kinds=("event",), langs=("de",)), "ix_item_modified_id"),
+    (ItemFilter(q="Sprachcafé", centres=("ki-05170",), kinds=("event",)), "ix_item_origin_modified"),
+    (ItemFilter(q="Sprachcafé", fields=("schule",), programmes=("kim",)), "drv USING PRIMARY KEY"),
+])
+def test_sqlite_walks_a_common_search_in_index_order(tmp_path, flt, index, stats):
+    """Probed per row read, in the order of the index: no list of every match, no sort of them."""
+    plan = sqlite_plan(tmp_path, flt, q.Search(SPRACHCAFE, walk=True), stats)
+    assert any(index in step for step in plan), plan
+    assert any(step.startswith("CORRELATED") for step in plan), plan
+    assert not any("LIST SUBQUERY" in step or "TEMP B-TREE" in step or "BLOOM" in step for step in plan), plan
+
+
+@pytest.mark.parametrize("stats", [[], None, LARGE_STORE_STATS], ids=["unanalysed", "analysed", "large-store-stats"])
+@pytest.mark.parametrize("flt", [
+    ItemFilter(q="Zauberwürfel"),
+    ItemFilter(q="Zauberwürfel", centres=("ki-05170",)),
+    ItemFilter(q="Zauberwürfel", centres=("ki-05170", "ki-05158"), kinds=("event",)),
+    ItemFilter(q="Zauberwürfel", fields=("schule",)),
+    ItemFilter(q="Zauberwürfel", modified_since=T0),
+])
+def test_sqlite_lists_a_rare_search_by_its_matches(tmp_path, flt, stats):
+    """The matches are the outer loop, each item read by its seq (even where a tiny store's statistics
+    make a scan look cheaper): never an index that reads every item of a centre, a field or the store."""
+    plan = sqlite_plan(tmp_path, flt, q.Search('("zauberwurfel")'), stats)
+    assert plan[0].startswith("SCAN item_fts VIRTUAL TABLE"), plan
+    assert plan[1].startswith("SEARCH item USING") and "seq=?" in plan[1], plan
+    assert not any(index in step for step in plan for index in ("ix_item_modified_id", "ix_item_origin_modified", "drv")), plan
+
+
+def test_a_search_walks_when_its_matches_are_many_and_lists_them_when_few(tmp_path):
+    engine, store = sqlite_store(tmp_path)
+    titles = ["Sprachcafé Zauberwürfel" if n == 7 else "Sprachcafé" for n in range(300)]
+    store.merge([live(f"https://example.org/p/{n}", minutes=n, title=t) for n, t in enumerate(titles)], RELAY)
+    with engine.connect() as conn:
+        assert q.plan_search(conn, "Sprachcafé", 10) == q.Search('("sprachcafe")', walk=True)
+        assert q.plan_search(conn, "Zauberwürfel", 10) == q.Search('("zauberwurfel")', walk=False)
+        assert q.plan_search(conn, "Ωmega", 10) is None  # read as select_items does
+    engine.dispose()

@@ -7,11 +7,14 @@ Filters are indexed lookups: facets through the ``item_facet`` primary key
 a facet reads its composite index (``ix_item_origin_modified``,
 the primary key of ``item_facet``) in that order (``select_newest``), any
 other page ``ix_item_modified_id``, so a page costs the same at any store size.
+A search on SQLite does the same, or lists its few matches (``plan_search``).
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.selectable import Join
 
 from kisync.store.counts import KIND, ORIGIN, TOMBSTONES, read_counts
 from kisync.store.reports import Report, also_reported_by, collapse, report_key
@@ -28,6 +33,7 @@ from kisync.web.params import Cursor, ItemFilter
 _ITEM = ItemRow.__table__
 _FACET = ItemFacetRow.__table__
 _COUNTER = CounterRow.__table__
+_FTS = sa.table("item_fts", sa.column("rowid"))
 
 _WORD = re.compile(r"\w+")
 # More words than this make a slow query and no better answer.
@@ -60,7 +66,157 @@ def fts5_query(text: str) -> str:
     return " ".join(f'"{word}"*' for word in words)
 
 
-def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool, without: str | None = None) -> list:
+# -- full text on SQLite -------------------------------------------------------
+#
+# Every search is a prefix query, and FTS5 answers a prefix by merging the
+# doclists of all its terms in memory first, whatever else constrains the
+# query: a cost that grows with the store, paid again for every row id
+# probed. Spelled out as its terms (``"sprachcafe" OR "sprachcafes"``), the
+# same query seeks only what it needs. Then one of two reads costs the same
+# at any store size: a rare term lists its matches, reads each one's item
+# by seq and sorts them (a cost per match); a common one walks the items in
+# index order, as a page without a search does, and probes FTS5 for each
+# row read until the page is full (about limit x live / matches rows, at a
+# cost per row and term). ``plan_search`` asks FTS5 for just enough matches
+# to choose the cheaper.
+
+# Characters that FTS5's tokenizer (unicode61, remove_diacritics 2) keeps in a
+# word and folds as _fold does: tests/test_web_query.py checks each against
+# FTS5. A word with any other character keeps its prefix query (same matches).
+_FOLDABLE = re.compile(r"[0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017e]+")
+# Each term is a doclist seek per row probed; a search with more terms
+# (a short prefix: "s" has hundreds) keeps its prefix query.
+_MAX_TERMS = 64
+# A probe of FTS5 per row walked costs about as much as this many listed matches per term
+# (measured at 1M items, bench/fulltext.py: 3 to 5; more on small stores, where a list is cheaper).
+_PROBE_COST = 6
+_TERM_AT = sa.text("SELECT term FROM item_fts_terms WHERE term >= :start ORDER BY term LIMIT 1")
+_MATCHES_UP_TO = sa.text("SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH :q LIMIT :n)")
+
+
+@dataclass(frozen=True)
+class Search:
+    """How a page reads its ``q`` on SQLite: the FTS5 query, and whether it walks the items or lists the matches."""
+
+    match: str
+    walk: bool = False
+
+
+def _fold(word: str) -> str:
+    """A _FOLDABLE word as FTS5 indexes it: lower case, without diacritics (``Café`` -> ``cafe``)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def prefix_terms(conn: Connection, prefix: str, up_to: int) -> list[str]:
+    """The first ``up_to`` indexed terms that start with ``prefix``, in order.
+
+    A skip scan: each step seeks the first term after the one before (its
+    immediate successor is itself plus "\\x01": no term holds a control
+    character), so it reads one row per term, not each term's every instance.
+    """
+    terms: list[str] = []
+    start = prefix
+    while len(terms) < up_to:
+        term = conn.execute(_TERM_AT, {"start": start}).scalar()
+        if term is None or not term.startswith(prefix):
+            break
+        terms.append(term)
+        start = term + "\x01"
+    return terms
+
+
+def spelled_out(conn: Connection, text: str) -> list[list[str]] | None:
+    """The terms of each word of ``fts5_query(text)``, or None when a word's cannot be found.
+
+    The terms are read in statements of their own: a term that a write adds
+    before the page's query is missed by that page, as if it had been read
+    a moment earlier.
+    """
+    words: list[list[str]] = []
+    budget = _MAX_TERMS
+    for word in _WORD.findall(text)[:_MAX_WORDS]:
+        if not _FOLDABLE.fullmatch(word):
+            return None
+        prefix = _fold(word)
+        terms = prefix_terms(conn, prefix, budget + 1)
+        if len(terms) > budget:
+            return None
+        budget -= len(terms)
+        # No term has the prefix: the prefix as a term matches nothing, as the prefix query does.
+        words.append(terms or [prefix])
+    return words or None
+
+
+def terms_query(words: list[list[str]]) -> str:
+    """The FTS5 query that finds each word by one of its terms: ``("sprachcafe" OR "sprachcafes") AND …``."""
+    return " AND ".join("(" + " OR ".join(map(_quoted, terms)) + ")" for terms in words)
+
+
+def walk_from(limit: int, live: int, terms: int) -> int:
+    """The number of matches from which walking the items costs less than listing the matches.
+
+    Walking reads about ``limit * live / matches`` rows, at _PROBE_COST per
+    term each; listing reads ``matches``. The two are equal at the square
+    root of ``_PROBE_COST * terms * limit * live``. Either read costs at most
+    that much, and a term that is rare (a few matches) or common (a share of
+    the store) costs the same at any store size.
+    """
+    return max(1, math.isqrt(_PROBE_COST * terms * limit * live))
+
+
+def plan_search(conn: Connection, q: str | None, limit: int) -> Search | None:
+    """How to read the newest ``limit`` matches of ``q``; None (read as ``select_items`` does) off SQLite."""
+    if not q or conn.dialect.name != "sqlite":
+        return None
+    words = spelled_out(conn, q)
+    if words is None:
+        return None
+    match = terms_query(words)
+    enough = walk_from(limit, sum(read_counts(conn, KIND).values()), sum(map(len, words)))
+    found = conn.execute(_MATCHES_UP_TO, {"q": match, "n": enough}).scalar_one()
+    return Search(match, walk=found >= enough)
+
+
+def _matches(q: str, dialect: str, search: Search | None) -> sa.ColumnElement:
+    if dialect == "postgresql":
+        # websearch_to_tsquery accepts any input (quotes, OR, -word) without a syntax error.
+        return sa.text("item.search @@ websearch_to_tsquery('german', :q)").bindparams(q=q)
+    if search is None:
+        # FTS rows are keyed by the item's seq (migration 0006): the matches probe item's seq index.
+        matches = sa.text("SELECT rowid FROM item_fts WHERE item_fts MATCH :q").bindparams(q=fts5_query(q))
+        return _ITEM.c.seq.in_(matches.columns(sa.column("rowid")))
+    if search.walk:
+        # Correlated: per row read, FTS5 answers a MATCH with a rowid by seeking each term's doclist.
+        probe = "EXISTS (SELECT 1 FROM item_fts WHERE item_fts MATCH :match AND item_fts.rowid = item.seq)"
+        return sa.text(probe).bindparams(match=search.match)
+    # Listed: item_fts is joined to item (select_items).
+    return sa.text("item_fts MATCH :match").bindparams(match=search.match)
+
+
+def _lists(search: Search | None) -> bool:
+    return search is not None and not search.walk
+
+
+class _CrossJoin(Join):
+    """``left CROSS JOIN right ON …``: SQLite keeps the left table the outer loop, whatever its statistics say."""
+
+    inherit_cache = True
+
+
+@compiles(_CrossJoin)
+def _render_cross_join(join: _CrossJoin, compiler, **kw) -> str:
+    left = join.left._compiler_dispatch(compiler, **{**kw, "asfrom": True})
+    right = join.right._compiler_dispatch(compiler, **{**kw, "asfrom": True})
+    return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
+
+
+def _conditions(
+    flt: ItemFilter, dialect: str, *, include_tombstones: bool, without: str | None = None, search: Search | None = None
+) -> list:
     """The filter's conditions on ``item``, except the ``modified`` range and the filter named ``without``."""
     conds: list = []
     if not include_tombstones:
@@ -82,13 +238,7 @@ def _conditions(flt: ItemFilter, dialect: str, *, include_tombstones: bool, with
         language = sa.func.lower(_ITEM.c.language)
         conds.append(sa.or_(*[sa.or_(language == lang, language.like(f"{lang}-%")) for lang in flt.langs]))
     if flt.q:
-        if dialect == "postgresql":
-            # websearch_to_tsquery accepts any input (quotes, OR, -word) without a syntax error.
-            conds.append(sa.text("item.search @@ websearch_to_tsquery('german', :q)").bindparams(q=flt.q))
-        else:
-            # FTS rows are keyed by the item's seq (migration 0006): the matches probe item's seq index.
-            matches = sa.text("SELECT rowid FROM item_fts WHERE item_fts MATCH :q").bindparams(q=fts5_query(flt.q))
-            conds.append(_ITEM.c.seq.in_(matches.columns(sa.column("rowid"))))
+        conds.append(_matches(flt.q, dialect, search))
     return conds
 
 
@@ -107,10 +257,21 @@ def _keyset(modified: sa.ColumnElement, item_id: sa.ColumnElement, flt: ItemFilt
     return conds
 
 
-def select_items(flt: ItemFilter, dialect: str, *, include_tombstones: bool = False, after: Cursor | None = None) -> sa.Select:
-    """Every item the filter finds, newest first: the definition the limited reads must agree with."""
+def select_items(
+    flt: ItemFilter, dialect: str, *, include_tombstones: bool = False, after: Cursor | None = None,
+    search: Search | None = None,
+) -> sa.Select:
+    """Every item the filter finds, newest first: the definition the limited reads must agree with.
+
+    ``search`` changes how ``q`` is read (``plan_search``), never what it finds.
+    """
     query = sa.select(_ITEM.c.id, _ITEM.c.modified, _ITEM.c.data)
-    conds = _conditions(flt, dialect, include_tombstones=include_tombstones)
+    if _lists(search):
+        # The matches are the outer loop, each item read by its seq: through ix_item_modified_id or
+        # ix_item_origin_modified (in feed order, no sort), which SQLite's planner prefers on some
+        # statistics, it would read every item of the store or of a centre to find the few.
+        query = query.select_from(_CrossJoin(_FTS, _ITEM, _ITEM.c.seq == _FTS.c.rowid))
+    conds = _conditions(flt, dialect, include_tombstones=include_tombstones, search=search)
     conds += _keyset(_ITEM.c.modified, _ITEM.c.id, flt, after)
     if conds:
         query = query.where(*conds)
@@ -133,7 +294,10 @@ def _driver(flt: ItemFilter) -> tuple[str, tuple[str, ...]] | None:
     return min(candidates, key=lambda c: (len(c[1]), _DRIVERS.index(c[0])))
 
 
-def _driven_by(name: str, value: str, flt: ItemFilter, dialect: str, include_tombstones: bool, after: Cursor | None) -> sa.Select:
+def _driven_by(
+    name: str, value: str, flt: ItemFilter, dialect: str, include_tombstones: bool, after: Cursor | None,
+    search: Search | None,
+) -> sa.Select:
     """The filter's newest rows with one value of the driving filter, in the order of its composite index.
 
     A centre reads ``ix_item_origin_modified``; a facet reads
@@ -142,12 +306,12 @@ def _driven_by(name: str, value: str, flt: ItemFilter, dialect: str, include_tom
     """
     columns = (_ITEM.c.id, _ITEM.c.modified, _ITEM.c.data)
     if name == "centre":
-        rest = _conditions(flt, dialect, include_tombstones=include_tombstones, without=name)
+        rest = _conditions(flt, dialect, include_tombstones=include_tombstones, without=name, search=search)
         keyset = _keyset(_ITEM.c.modified, _ITEM.c.id, flt, after)
         query = sa.select(*columns).where(_ITEM.c.origin_id == value, *rest, *keyset)
         return query.order_by(_ITEM.c.modified.desc(), _ITEM.c.id.desc())
     # Only live items have facet rows (Store._index), so "not deleted" goes without saying here.
-    rest = _conditions(flt, dialect, include_tombstones=True, without=name)
+    rest = _conditions(flt, dialect, include_tombstones=True, without=name, search=search)
     # An alias: the other facet filters' EXISTS name item_facet too and must correlate to item, not to it.
     drv = _FACET.alias("drv")
     keyset = _keyset(drv.c.modified, drv.c.item_id, flt, after)
@@ -167,7 +331,8 @@ def _driven_by(name: str, value: str, flt: ItemFilter, dialect: str, include_tom
 
 
 def select_newest(
-    flt: ItemFilter, dialect: str, limit: int, *, include_tombstones: bool = False, after: Cursor | None = None
+    flt: ItemFilter, dialect: str, limit: int, *, include_tombstones: bool = False, after: Cursor | None = None,
+    search: Search | None = None,
 ) -> sa.Select:
     """The first ``limit`` rows of ``select_items``, read without visiting the other matches.
 
@@ -175,12 +340,13 @@ def select_newest(
     ``limit`` rows from a composite index; several values are merged
     (UNION drops an item found through two values of one facet) and cut to
     ``limit`` again. Without such a filter ``ix_item_modified_id`` gives the order.
+    A search that lists its matches (``plan_search``) reads them, not an index, and sorts them.
     """
     driver = _driver(flt)
-    if driver is None:
-        return select_items(flt, dialect, include_tombstones=include_tombstones, after=after).limit(limit)
+    if driver is None or _lists(search):
+        return select_items(flt, dialect, include_tombstones=include_tombstones, after=after, search=search).limit(limit)
     name, values = driver
-    branches = [_driven_by(name, v, flt, dialect, include_tombstones, after).limit(limit) for v in values]
+    branches = [_driven_by(name, v, flt, dialect, include_tombstones, after, search).limit(limit) for v in values]
     if len(branches) == 1:
         return branches[0]
     # Each branch as a subquery: SQLite allows no ORDER BY or LIMIT on a member of a compound SELECT.
@@ -191,8 +357,10 @@ def select_newest(
 
 def read_page(engine: Engine, flt: ItemFilter, limit: int, *, include_tombstones: bool, after: Cursor | None) -> Page:
     """One page, newest first, and the cursor of the next when there is one."""
-    query = select_newest(flt, engine.dialect.name, limit + 1, include_tombstones=include_tombstones, after=after)
     with engine.connect() as conn:
+        search = plan_search(conn, flt.q, limit + 1)
+        query = select_newest(flt, engine.dialect.name, limit + 1, include_tombstones=include_tombstones, after=after,
+                              search=search)
         rows = [ItemRowData(r.id, r.modified, r.data) for r in conn.execute(query)]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -206,7 +374,7 @@ def stream_items(
     if limit is None:
         query = select_items(flt, conn.dialect.name, after=after)
     else:
-        query = select_newest(flt, conn.dialect.name, limit, after=after)
+        query = select_newest(flt, conn.dialect.name, limit, after=after, search=plan_search(conn, flt.q, limit))
     result = conn.execution_options(yield_per=STREAM_CHUNK).execute(query)
     for row in result:
         yield ItemRowData(row.id, row.modified, row.data)
