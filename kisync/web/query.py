@@ -132,9 +132,9 @@ def prefix_terms(conn: Connection, prefix: str, up_to: int) -> list[str]:
 def spelled_out(conn: Connection, text: str) -> list[list[str]] | None:
     """The terms of each word of ``fts5_query(text)``, or None when a word's cannot be found.
 
-    The terms are read in statements of their own: a term that a write adds
-    before the page's query is missed by that page, as if it had been read
-    a moment earlier.
+    The terms are read in statements of their own: a term that a concurrent
+    write adds between them and the page's query is not searched by that one
+    page (the next finds it).
     """
     words: list[list[str]] = []
     budget = _MAX_TERMS
