@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from kisync.store.merge import MergeContext
 from kisync.store.repository import Store
 from kisync.store.tables import ItemRow
+from kisync.web import fulltext as ft
 from kisync.web import query as q
 from kisync.web.params import Cursor, ItemFilter
 from tests.factories import T0, live, tombstone
@@ -175,7 +176,7 @@ def sqlite_store(tmp_path) -> tuple:
     return engine, Store(engine)
 
 
-def sqlite_plan(tmp_path, flt: ItemFilter, search: q.Search | None, stats: list | None) -> list[str]:
+def sqlite_plan(tmp_path, flt: ItemFilter, search: ft.Search | None, stats: list | None) -> list[str]:
     """SQLite's plan for a page, read as ``search`` says, after ANALYZE or under ``stats`` (none: never analysed)."""
     engine, store = sqlite_store(tmp_path)
     fill(store, random.Random(5))
@@ -261,11 +262,11 @@ def random_search_filter(rnd: random.Random) -> ItemFilter:
 
 def search_readings(conn, flt: ItemFilter, limit: int) -> list:
     """``plan_search``'s choice, and on SQLite each way to read the search forced (a slow one may not be chosen)."""
-    readings = [q.plan_search(conn, flt.q, limit)]
+    readings = [ft.plan_search(conn, flt.q, limit)]
     if conn.dialect.name == "sqlite":
-        words = q.spelled_out(conn, flt.q)
-        for text in {q.fts5_query(flt.q), words and q.terms_query(words)} - {None}:
-            readings += [q.Search(text, walk=True), q.Search(text, walk=False)]
+        words = ft.spelled_out(conn, flt.q)
+        for text in {ft.fts5_query(flt.q), words and ft.terms_query(words)} - {None}:
+            readings += [ft.Search(text, walk=True), ft.Search(text, walk=False)]
     return readings
 
 
@@ -292,7 +293,7 @@ def test_every_reading_of_a_search_finds_the_first_rows_of_the_definition(store:
                 for search in search_readings(conn, flt, limit):
                     newest = q.select_newest(flt, dialect, limit, after=after, search=search)
                     assert ids(conn, newest) == everything[:limit], (flt, after, limit, search)
-                planned = q.plan_search(conn, flt.q, limit)
+                planned = ft.plan_search(conn, flt.q, limit)
                 if planned is not None:
                     seen["walk" if planned.walk else "list"] += 1
             seen["found"] += bool(everything)
@@ -311,45 +312,6 @@ def test_pages_of_a_search_find_the_whole_set(store: Store, engine, text):
     assert every_page(engine, flt, 2) == everything
 
 
-def test_foldable_characters_fold_as_fts5_folds_them(tmp_path):
-    """Every character ``_FOLDABLE`` admits is a token character that FTS5 folds as ``_fold`` does
-    (U+00B5 µ, for one, becomes Greek μ in FTS5, and U+01E2 Ǣ keeps its macron: they are left out)."""
-    engine, _ = sqlite_store(tmp_path)
-    foldable = [chr(c) for c in range(0x250) if q._FOLDABLE.fullmatch(chr(c))]
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM item_fts")
-        conn.exec_driver_sql("INSERT INTO item_fts (rowid, text) VALUES (?, ?)",
-                             [(n, f"x{c}x") for n, c in enumerate(foldable)])
-        indexed = dict(conn.exec_driver_sql("SELECT doc, group_concat(term, ' ') FROM item_fts_terms GROUP BY doc").all())
-        conn.exec_driver_sql("DELETE FROM item_fts")
-    engine.dispose()
-    assert len(foldable) > 200
-    assert {n: indexed.get(n) for n in range(len(foldable))} == {n: q._fold(f"x{c}x") for n, c in enumerate(foldable)}
-
-
-def test_a_prefix_is_spelled_out_as_its_terms(tmp_path, monkeypatch):
-    engine, store = sqlite_store(tmp_path)
-    words = ["Sprachcafd", "Sprachcafé", "Sprachcafés", "Sprachcaféteria", "Sprachcafg", "Sprachcafe"]
-    store.merge([live(f"https://example.org/p/{n}", title=word) for n, word in enumerate(words)], RELAY)
-    with engine.connect() as conn:
-        assert q.prefix_terms(conn, "sprachcafe", 10) == ["sprachcafe", "sprachcafes", "sprachcafeteria"]
-        assert q.prefix_terms(conn, "sprachcafe", 2) == ["sprachcafe", "sprachcafes"]
-        assert q.prefix_terms(conn, "sprachcafex", 10) == []
-        assert q.spelled_out(conn, "Sprachcafés Sprachcafg!") == [["sprachcafes"], ["sprachcafg"]]
-        assert q.spelled_out(conn, "Sprachcafé") == [["sprachcafe", "sprachcafes", "sprachcafeteria"]]
-        assert q.spelled_out(conn, "nie") == [["nie"]]  # no term has the prefix: matches nothing, as "nie"* does
-        assert q.spelled_out(conn, "Ωmega") is None and q.spelled_out(conn, "!") is None
-        assert q.terms_query([["sprachcafe", "sprachcafes"], ["nie"]]) == '("sprachcafe" OR "sprachcafes") AND ("nie")'
-        monkeypatch.setattr(q, "_MAX_TERMS", 3)
-        assert q.spelled_out(conn, "Sprachcafé") is not None
-        assert q.spelled_out(conn, "Sprachcafé Sprachcafg") is None
-        # Read in the vocabulary's order, one row per step: no sort of every term after the start.
-        plan = [step for *_, step in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT term FROM item_fts_terms WHERE term >= 'a' ORDER BY term LIMIT 1")]
-    engine.dispose()
-    assert not any("TEMP B-TREE" in step for step in plan), plan
-
-
 SPRACHCAFE = '("sprachcafe")'
 
 
@@ -362,7 +324,7 @@ SPRACHCAFE = '("sprachcafe")'
 ])
 def test_sqlite_walks_a_common_search_in_index_order(tmp_path, flt, index, stats):
     """Probed per row read, in the order of the index: no list of every match, no sort of them."""
-    plan = sqlite_plan(tmp_path, flt, q.Search(SPRACHCAFE, walk=True), stats)
+    plan = sqlite_plan(tmp_path, flt, ft.Search(SPRACHCAFE, walk=True), stats)
     assert any(index in step for step in plan), plan
     assert any(step.startswith("CORRELATED") for step in plan), plan
     assert not any("LIST SUBQUERY" in step or "TEMP B-TREE" in step or "BLOOM" in step for step in plan), plan
@@ -379,18 +341,7 @@ def test_sqlite_walks_a_common_search_in_index_order(tmp_path, flt, index, stats
 def test_sqlite_lists_a_rare_search_by_its_matches(tmp_path, flt, stats):
     """The matches are the outer loop, each item read by its seq (even where a tiny store's statistics
     make a scan look cheaper): never an index that reads every item of a centre, a field or the store."""
-    plan = sqlite_plan(tmp_path, flt, q.Search('("zauberwurfel")'), stats)
+    plan = sqlite_plan(tmp_path, flt, ft.Search('("zauberwurfel")'), stats)
     assert plan[0].startswith("SCAN item_fts VIRTUAL TABLE"), plan
     assert plan[1].startswith("SEARCH item USING") and "seq=?" in plan[1], plan
     assert not any(index in step for step in plan for index in ("ix_item_modified_id", "ix_item_origin_modified", "drv")), plan
-
-
-def test_a_search_walks_when_its_matches_are_many_and_lists_them_when_few(tmp_path):
-    engine, store = sqlite_store(tmp_path)
-    titles = ["Sprachcafé Zauberwürfel" if n == 7 else "Sprachcafé" for n in range(300)]
-    store.merge([live(f"https://example.org/p/{n}", minutes=n, title=t) for n, t in enumerate(titles)], RELAY)
-    with engine.connect() as conn:
-        assert q.plan_search(conn, "Sprachcafé", 10) == q.Search('("sprachcafe")', walk=True)
-        assert q.plan_search(conn, "Zauberwürfel", 10) == q.Search('("zauberwurfel")', walk=False)
-        assert q.plan_search(conn, "Ωmega", 10) is None  # read as select_items does
-    engine.dispose()

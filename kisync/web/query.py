@@ -7,14 +7,11 @@ Filters are indexed lookups: facets through the ``item_facet`` primary key
 a facet reads its composite index (``ix_item_origin_modified``,
 the primary key of ``item_facet``) in that order (``select_newest``), any
 other page ``ix_item_modified_id``, so a page costs the same at any store size.
-A search on SQLite does the same, or lists its few matches (``plan_search``).
+A search on SQLite does the same, or lists its few matches (kisync.web.fulltext).
 """
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +25,7 @@ from sqlalchemy.sql.selectable import Join
 from kisync.store.counts import KIND, ORIGIN, TOMBSTONES, read_counts
 from kisync.store.reports import Report, also_reported_by, collapse, report_key
 from kisync.store.tables import PURGED_SEQ, CounterRow, ItemFacetRow, ItemRow
+from kisync.web.fulltext import Search, fts5_query, plan_search
 from kisync.web.params import Cursor, ItemFilter
 
 _ITEM = ItemRow.__table__
@@ -35,9 +33,6 @@ _FACET = ItemFacetRow.__table__
 _COUNTER = CounterRow.__table__
 _FTS = sa.table("item_fts", sa.column("rowid"))
 
-_WORD = re.compile(r"\w+")
-# More words than this make a slow query and no better answer.
-_MAX_WORDS = 16
 # Rows fetched per round trip when a whole set is streamed (snapshot, CSV).
 STREAM_CHUNK = 1000
 
@@ -53,132 +48,6 @@ class ItemRowData:
 class Page:
     rows: list[ItemRowData]
     next: Cursor | None
-
-
-def fts5_query(text: str) -> str:
-    """User text as an FTS5 query that cannot be a syntax error.
-
-    Every word becomes a quoted string (FTS5 syntax inside quotes is just
-    text) with a prefix star, so ``Schul`` finds ``Schule``; the words are
-    ANDed. ``\\w`` never matches a double quote, so no escaping is needed.
-    """
-    words = _WORD.findall(text)[:_MAX_WORDS]
-    return " ".join(f'"{word}"*' for word in words)
-
-
-# -- full text on SQLite -------------------------------------------------------
-#
-# Every search is a prefix query, and FTS5 answers a prefix by merging the
-# doclists of all its terms in memory first, whatever else constrains the
-# query: a cost that grows with the store, paid again for every row id
-# probed. Spelled out as its terms (``"sprachcafe" OR "sprachcafes"``), the
-# same query seeks only what it needs. Then one of two reads costs the same
-# at any store size: a rare term lists its matches, reads each one's item
-# by seq and sorts them (a cost per match); a common one walks the items in
-# index order, as a page without a search does, and probes FTS5 for each
-# row read until the page is full (about limit x live / matches rows, at a
-# cost per row and term). ``plan_search`` asks FTS5 for just enough matches
-# to choose the cheaper.
-
-# Characters that FTS5's tokenizer (unicode61, remove_diacritics 2) keeps in a
-# word and folds as _fold does: tests/test_web_query.py checks each against
-# FTS5. A word with any other character keeps its prefix query (same matches).
-_FOLDABLE = re.compile(r"[0-9A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017e]+")
-# Each term is a doclist seek per row probed; a search with more terms
-# (a short prefix: "s" has hundreds) keeps its prefix query.
-_MAX_TERMS = 64
-# A probe of FTS5 per row walked costs about as much as this many listed matches per term
-# (measured at 1M items, bench/fulltext.py: 3 to 5; more on small stores, where a list is cheaper).
-_PROBE_COST = 6
-_TERM_AT = sa.text("SELECT term FROM item_fts_terms WHERE term >= :start ORDER BY term LIMIT 1")
-_MATCHES_UP_TO = sa.text("SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH :q LIMIT :n)")
-
-
-@dataclass(frozen=True)
-class Search:
-    """How a page reads its ``q`` on SQLite: the FTS5 query, and whether it walks the items or lists the matches."""
-
-    match: str
-    walk: bool = False
-
-
-def _fold(word: str) -> str:
-    """A _FOLDABLE word as FTS5 indexes it: lower case, without diacritics (``Café`` -> ``cafe``)."""
-    return "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
-
-
-def _quoted(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-def prefix_terms(conn: Connection, prefix: str, up_to: int) -> list[str]:
-    """The first ``up_to`` indexed terms that start with ``prefix``, in order.
-
-    A skip scan: each step seeks the first term after the one before (its
-    immediate successor is itself plus "\\x01": no term holds a control
-    character), so it reads one row per term, not each term's every instance.
-    """
-    terms: list[str] = []
-    start = prefix
-    while len(terms) < up_to:
-        term = conn.execute(_TERM_AT, {"start": start}).scalar()
-        if term is None or not term.startswith(prefix):
-            break
-        terms.append(term)
-        start = term + "\x01"
-    return terms
-
-
-def spelled_out(conn: Connection, text: str) -> list[list[str]] | None:
-    """The terms of each word of ``fts5_query(text)``, or None when a word's cannot be found.
-
-    The terms are read in statements of their own: a term that a concurrent
-    write adds between them and the page's query is not searched by that one
-    page (the next finds it).
-    """
-    words: list[list[str]] = []
-    budget = _MAX_TERMS
-    for word in _WORD.findall(text)[:_MAX_WORDS]:
-        if not _FOLDABLE.fullmatch(word):
-            return None
-        prefix = _fold(word)
-        terms = prefix_terms(conn, prefix, budget + 1)
-        if len(terms) > budget:
-            return None
-        budget -= len(terms)
-        # No term has the prefix: the prefix as a term matches nothing, as the prefix query does.
-        words.append(terms or [prefix])
-    return words or None
-
-
-def terms_query(words: list[list[str]]) -> str:
-    """The FTS5 query that finds each word by one of its terms: ``("sprachcafe" OR "sprachcafes") AND …``."""
-    return " AND ".join("(" + " OR ".join(map(_quoted, terms)) + ")" for terms in words)
-
-
-def walk_from(limit: int, live: int, terms: int) -> int:
-    """The number of matches from which walking the items costs less than listing the matches.
-
-    Walking reads about ``limit * live / matches`` rows, at _PROBE_COST per
-    term each; listing reads ``matches``. The two are equal at the square
-    root of ``_PROBE_COST * terms * limit * live``. Either read costs at most
-    that much, and a term that is rare (a few matches) or common (a share of
-    the store) costs the same at any store size.
-    """
-    return max(1, math.isqrt(_PROBE_COST * terms * limit * live))
-
-
-def plan_search(conn: Connection, q: str | None, limit: int) -> Search | None:
-    """How to read the newest ``limit`` matches of ``q``; None (read as ``select_items`` does) off SQLite."""
-    if not q or conn.dialect.name != "sqlite":
-        return None
-    words = spelled_out(conn, q)
-    if words is None:
-        return None
-    match = terms_query(words)
-    enough = walk_from(limit, sum(read_counts(conn, KIND).values()), sum(map(len, words)))
-    found = conn.execute(_MATCHES_UP_TO, {"q": match, "n": enough}).scalar_one()
-    return Search(match, walk=found >= enough)
 
 
 def _matches(q: str, dialect: str, search: Search | None) -> sa.ColumnElement:
