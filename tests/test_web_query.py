@@ -346,3 +346,22 @@ def test_sqlite_lists_a_rare_search_by_its_matches(tmp_path, flt, stats):
     assert plan[0].startswith("SCAN item_fts VIRTUAL TABLE"), plan
     assert plan[1].startswith("SEARCH item USING") and "seq=?" in plan[1], plan
     assert not any(index in step for step in plan for index in ("ix_item_modified_id", "ix_item_origin_modified", "drv")), plan
+
+
+def test_a_limited_stream_reads_without_a_server_side_cursor(store: Store, engine):
+    """PostgreSQL plans a cursor for the first tenth of its rows: for a rare search at 1M items that was
+    a walk of ix_item_modified_id through every item (5 s). A page of ``limit`` rows needs no cursor."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("server-side cursors are PostgreSQL's")
+    fill(store, random.Random(15))
+    with engine.connect() as conn:
+        def open_cursors() -> int:
+            return conn.exec_driver_sql("SELECT count(*) FROM pg_cursors").scalar()
+
+        before = open_cursors()
+        limited = q.stream_items(conn, ItemFilter(q="Sprachcafé"), limit=5)
+        next(limited)
+        assert open_cursors() == before
+        whole = q.stream_items(conn, ItemFilter(q="Sprachcafé"))  # a snapshot or a CSV export of everything
+        next(whole)
+        assert open_cursors() > before

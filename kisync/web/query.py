@@ -242,12 +242,19 @@ def read_page(engine: Engine, flt: ItemFilter, limit: int, *, include_tombstones
 def stream_items(
     conn: Connection, flt: ItemFilter, *, limit: int | None = None, after: Cursor | None = None
 ) -> Iterator[ItemRowData]:
-    """Live items newest first in one statement, fetched in chunks (one consistent read)."""
+    """Live items newest first in one statement, fetched in chunks (one consistent read).
+
+    A limited read (``limit`` rows at most) is fetched at once, not through a
+    server-side cursor: PostgreSQL plans a cursor for its first tenth of the
+    rows (``cursor_tuple_fraction``), and for a rare search that is a walk of
+    ix_item_modified_id through every item (5 s at 1M items, bench/fulltext.py).
+    """
     if limit is None:
         query = select_items(flt, conn.dialect.name, after=after)
+        result = conn.execution_options(yield_per=STREAM_CHUNK).execute(query)
     else:
         query = select_newest(flt, conn.dialect.name, limit, after=after, search=plan_search(conn, flt.q, limit))
-    result = conn.execution_options(yield_per=STREAM_CHUNK).execute(query)
+        result = conn.execute(query)
     for row in result:
         yield ItemRowData(row.id, row.modified, row.data)
 
