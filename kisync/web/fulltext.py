@@ -13,7 +13,9 @@ cost per row and term). ``plan_search`` asks FTS5 for just enough matches
 to choose the cheaper.
 
 PostgreSQL needs none of this: its planner picks between the GIN index of
-``item.search`` and a walk of an index in feed order by cost.
+``item.search`` and a walk of ``ix_item_modified_id`` by its estimate of the
+term, when it plans for all of the page (not a cursor's first rows) and no
+facet drives the read (kisync.web.query).
 """
 
 from __future__ import annotations
