@@ -74,9 +74,11 @@ def clean_url(
         if len(_CLEANED) >= _CLEANED_MAX:
             _CLEANED.clear()
         _CLEANED[key] = cleaned
-        if cleaned is not None:
+        if cleaned is not None and cleaned == cleaned.strip():
             # A clean URL cleans to itself: the sanitizer's second pass, which
-            # sees our output, finds it here instead of parsing it again.
+            # sees our output, finds it here instead of parsing it again. Not
+            # one that ends in (Unicode) whitespace, left by a dropped query:
+            # cleaning strips it, and the result must not depend on the memory.
             _CLEANED[(cleaned, base, schemes, keep_fragment)] = cleaned
     return cleaned
 
