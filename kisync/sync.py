@@ -448,35 +448,25 @@ class _Flow:
 
     def __init__(self, slots: int, concurrency: int) -> None:
         self.ingest = asyncio.Semaphore(slots)
-        self.limit = slots + concurrency
-        self.admitted = 0
-        self._room = asyncio.Event()
-        self._room.set()
+        self._admission = asyncio.Semaphore(slots + concurrency)
 
     async def admit(self) -> _Ticket:
-        while self.admitted >= self.limit:
-            self._room.clear()
-            await self._room.wait()
-        self.admitted += 1
-        return _Ticket(self)
-
-    def _left(self) -> None:
-        self.admitted -= 1
-        self._room.set()
+        await self._admission.acquire()
+        return _Ticket(self._admission)
 
 
 class _Ticket:
     """One admitted source; ``leave`` once it holds an ingest slot or is done (again: no effect)."""
 
-    __slots__ = ("_flow",)
+    __slots__ = ("_admission",)
 
-    def __init__(self, flow: _Flow) -> None:
-        self._flow: _Flow | None = flow
+    def __init__(self, admission: asyncio.Semaphore) -> None:
+        self._admission: asyncio.Semaphore | None = admission
 
     def leave(self) -> None:
-        if self._flow is not None:
-            self._flow._left()
-            self._flow = None
+        if self._admission is not None:
+            self._admission.release()
+            self._admission = None
 
 
 def is_own_source(source: Source, node_centre: str) -> bool:
