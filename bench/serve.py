@@ -62,9 +62,11 @@ ENDPOINTS = [
 ]
 VARIANTS = ["200", "200 gzip", "304"]
 SERVER_CPU, LOAD_CPU = 0, 1
-# Headers of kisync's answers that the bare handler repeats.
-KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary", "Access-Control-Allow-Origin",
-                "Access-Control-Expose-Headers")
+# The bare handler sends every header of kisync's 200 answer (security headers, CORS, caching) but these,
+# which aiohttp writes itself, the request's variant decides, or are the probe's connection's own (urllib
+# asks for "Connection: close"): the same bytes on the wire.
+NOT_KEPT_HEADERS = frozenset({"date", "server", "content-length", "content-encoding", "transfer-encoding", "connection",
+                              "keep-alive"})
 
 
 # -- the store -----------------------------------------------------------------
@@ -214,7 +216,7 @@ def capture(base: str, bodies: Path) -> dict[str, dict]:
         mtime = int(time.time()) - 60
         for p in (target, target.with_name(target.name + ".gz")):
             os.utime(p, (mtime, mtime))
-        kept = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
+        kept = {k: v for k, v in headers.items() if k.lower() not in NOT_KEPT_HEADERS}
         manifest[path_qs] = {"plain": file, "gzip": file + ".gz", "headers": kept}
         info[path_qs] = {"etag": headers["ETag"], "bytes": len(plain), "gzip_bytes": len(gz),
                          "content_type": headers.get("Content-Type")}
