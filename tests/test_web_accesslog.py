@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from kisync.logs import configure_logging
+from kisync.logs import JsonFormatter, configure_logging
+from kisync.web import accesslog
 from kisync.web.accesslog import RUNNER_OPTIONS, direct_json_handlers
 
 pytest_plugins = ["tests.test_web_support"]
@@ -103,3 +104,55 @@ async def test_no_line_below_info(make_client, populated_store, json_log):
     assert (await client.get("/healthz")).status == 200
     await asyncio.sleep(0.05)
     assert stream.getvalue() == ""
+
+
+async def test_a_full_batch_is_written_at_once(make_client, populated_store, json_log, monkeypatch):
+    """FLUSH_LINES lines are written without waiting for the timer (an hour here)."""
+    monkeypatch.setattr(accesslog._Batch, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(accesslog._Batch, "FLUSH_LINES", 3)
+    stream = json_log()
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    for _ in range(2):
+        await client.get("/healthz")
+    await asyncio.sleep(0.05)
+    assert stream.getvalue() == ""  # two lines wait for the third, or for the timer
+    await client.get("/healthz")
+    assert [line["path"] for line in await access_lines(stream, 3)] == ["/healthz"] * 3
+
+
+async def test_the_lines_kept_are_written_when_the_app_shuts_down(make_client, populated_store, json_log, monkeypatch):
+    monkeypatch.setattr(accesslog._Batch, "FLUSH_SECONDS", 3600.0)
+    stream = json_log()
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    await client.get("/healthz")
+    await asyncio.sleep(0.05)
+    assert stream.getvalue() == ""
+    await client.close()  # the app's cleanup
+    assert [json.loads(line)["path"] for line in stream.getvalue().splitlines()] == ["/healthz"]
+
+
+def test_a_batch_left_by_an_ended_loop_is_written_before_the_next_one(monkeypatch):
+    """Each test (and each `asyncio.run`) has its own loop: a batch whose timer died with its loop is not lost."""
+    monkeypatch.setattr(accesslog._Batch, "FLUSH_SECONDS", 3600.0)
+    first, second = io.StringIO(), io.StringIO()
+    handlers = []
+    for stream in (first, second):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(JsonFormatter())
+        handlers.append([handler])
+    batch = accesslog._Batch()
+
+    async def add(path: str, to: list[logging.StreamHandler]) -> None:
+        middle = f'"message": "GET {path} 200", "method": "GET", "path": "{path}", "status": 200'
+        batch.add((1_700_000_000_123_000_000, '"level": "info", "logger": "x"', middle, 10, 0.00125, "null"), to)
+
+    asyncio.run(add("/a", handlers[0]))
+    assert first.getvalue() == ""
+    asyncio.run(add("/b", handlers[1]))
+    assert json.loads(first.getvalue()) == {
+        "time": "2023-11-14T22:13:20.123+00:00", "level": "info", "logger": "x", "message": "GET /a 200",
+        "method": "GET", "path": "/a", "status": 200, "bytes": 10, "duration_ms": 1.2, "remote": None,
+    }
+    assert second.getvalue() == ""
+    batch.write()
+    assert json.loads(second.getvalue())["path"] == "/b"

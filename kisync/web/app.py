@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from kisync.config import Settings
 from kisync.sources import SourceRegistry
 from kisync.web import admin, api, ops, syndication
+from kisync.web import accesslog
 from kisync.web.accesslog import RUNNER_OPTIONS, AccessLogger  # noqa: F401  (what `kisync serve` runs the app with)
 from kisync.web.caching import ChangeSeq, RenderCache
 from kisync.web.context import CONTEXT, SEQ, TRIGGER_SYNC, TriggerSync, WebContext
@@ -124,16 +125,23 @@ def serving_middleware(hot: HotAnswers):
     @web.middleware
     async def serve(request: web.Request, handler) -> web.StreamResponse:
         started = time.perf_counter()
-        response = hot.answer(request)
-        if response is None:
+        hit = hot.answer(request)
+        if hit is None:
             response = await handler(request)
-            hot.learn(request, response)
-        requests, seconds = request_metrics(_route_template(request), response.status)
+            metrics = request_metrics(_route_template(request), response.status)
+            hot.learn(request, response, metrics)
+        else:
+            response, metrics = hit
+        requests, seconds = metrics
         requests.inc()
         seconds.observe(time.perf_counter() - started)
         return response
 
     return serve
+
+
+async def _flush_access_log(app: web.Application) -> None:
+    accesslog.flush()  # the lines of the last tenth of a second
 
 
 def create_app(
@@ -170,6 +178,7 @@ def create_app(
     if trigger_sync is not None:
         app[TRIGGER_SYNC] = trigger_sync
     app[ops.OPENAPI_KEY] = ops.render_openapi(settings)
+    app.on_cleanup.append(_flush_access_log)
     _add_routes(app)
     return app
 

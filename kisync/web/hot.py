@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -54,6 +55,8 @@ class Prepared:
     status: int
     headers: CIMultiDict[str]
     body: bytes | None
+    # The request counter and time histogram its answers count in (kisync.web.metrics.request_metrics).
+    metrics: tuple[Any, Any]
 
     def response(self) -> web.Response:
         return web.Response(status=self.status, body=self.body, headers=self.headers)
@@ -74,7 +77,8 @@ class HotAnswers:
         self._paths: dict[str, HotPath] = {}
         self.hits = 0
 
-    def answer(self, request: web.Request) -> web.Response | None:
+    def answer(self, request: web.Request) -> tuple[web.Response, tuple[Any, Any]] | None:
+        """The prepared answer and the metrics it counts in; None when the chain must answer."""
         if request.method != "GET":
             return None
         hot = self._paths.get(request.raw_path)
@@ -87,10 +91,10 @@ class HotAnswers:
             return None
         self.hits += 1
         self._cache.hits += 1
-        return prepared.response()
+        return prepared.response(), prepared.metrics
 
-    def learn(self, request: web.Request, response: web.StreamResponse) -> None:
-        """Keep a marked answer for the next request of its variant."""
+    def learn(self, request: web.Request, response: web.StreamResponse, metrics: tuple[Any, Any]) -> None:
+        """Keep a marked answer, and the metrics it counted in, for the next request of its variant."""
         mark = request.get(MARK)
         if mark is None or request.method != "GET" or type(response) is not web.Response:
             return
@@ -102,7 +106,7 @@ class HotAnswers:
         body = response.body
         if entry is None or not (body is None or isinstance(body, bytes)):
             return
-        entry.prepared[variant] = Prepared(response.status, CIMultiDict(response.headers), body)
+        entry.prepared[variant] = Prepared(response.status, CIMultiDict(response.headers), body, metrics)
         if len(self._paths) >= MAX_PATHS:
             self._paths.clear()
         self._paths[request.raw_path] = HotPath(key, etag)
