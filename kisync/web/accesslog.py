@@ -104,20 +104,24 @@ class _Batch:
         self._timer: asyncio.TimerHandle | None = None
 
     def handlers_for(self, logger: logging.Logger) -> list[logging.StreamHandler] | None:
-        """The streams a direct line goes to: the open batch's, else found anew (None: not direct)."""
-        if self.rows and self._loop is asyncio.get_running_loop():
-            return self.handlers
+        """The streams a direct line goes to: the open batch's, else found anew (None: not direct).
+
+        Call it just before ``add``: a batch left by an event loop that has ended is written here.
+        """
+        if self.rows:
+            if self._loop is asyncio.get_running_loop():
+                return self.handlers
+            self.write()
         return direct_json_handlers(logger)
 
     def add(self, row: Row, handlers: list[logging.StreamHandler]) -> None:
-        loop = asyncio.get_running_loop()
-        if self.rows and loop is not self._loop:
-            self.write()  # left by a loop that has ended
-        if not self.rows:
-            self.handlers, self._loop = handlers, loop
+        rows = self.rows
+        if not rows:
+            self.handlers = handlers
+            self._loop = loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self.FLUSH_SECONDS, self.write)
-        self.rows.append(row)
-        if len(self.rows) >= self.FLUSH_LINES:
+        rows.append(row)
+        if len(rows) >= self.FLUSH_LINES:
             self.write()
 
     def write(self) -> None:
@@ -153,8 +157,10 @@ class AccessLogger(AbstractAccessLogger):
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
         self._head = f'"level": "info", "logger": {_quote(logger.name)}'
-        # One logger per connection: its peer's address, quoted once.
-        self._remote: tuple[str | None, str] = (None, "null")
+        # One logger per connection: its peer's address, quoted once, and its last request's middle
+        # (a keep-alive client mostly repeats itself: no key to build and hash then).
+        self._remote: str | None = None
+        self._last: tuple[str, str, int, str] = ("", "", 0, "")
 
     @property
     def enabled(self) -> bool:
@@ -164,15 +170,28 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
             return
-        method, status, size, remote = request.method, response.status, response.body_length, request.remote
         handlers = self._batch.handlers_for(self.logger)
         if handlers is None:
-            path = request.path
-            fields = {"method": method, "path": path, "status": status, "bytes": size}
+            method, path, status, remote = request.method, request.path, response.status, request.remote
+            fields = {"method": method, "path": path, "status": status, "bytes": response.body_length}
             extra = {**fields, "duration_ms": round(time * 1000, 1), "remote": remote}
             self.logger.info("%s %s %s", method, path, status, extra=extra)
             return
-        key = (method, request.raw_path, status)
+        method, raw_path, status = request.method, request.raw_path, response.status
+        last = self._last
+        if raw_path == last[1] and status == last[2] and method == last[0]:
+            middle = last[3]
+        else:
+            middle = self._middle(method, raw_path, status, request)
+            self._last = (method, raw_path, status, middle)
+        remote = self._remote
+        if remote is None:
+            peer = request.remote
+            self._remote = remote = "null" if peer is None else _quote(peer)
+        self._batch.add((clock.time_ns(), self._head, middle, response.body_length, time, remote), handlers)
+
+    def _middle(self, method: str, raw_path: str, status: int, request: web.BaseRequest) -> str:
+        key = (method, raw_path, status)
         middle = self._middles.get(key)
         if middle is None:
             path = request.path
@@ -183,9 +202,7 @@ class AccessLogger(AbstractAccessLogger):
             if len(self._middles) >= self.MAX_MIDDLES:
                 self._middles.clear()
             self._middles[key] = middle
-        if remote != self._remote[0]:
-            self._remote = (remote, "null" if remote is None else _quote(remote))
-        self._batch.add((clock.time_ns(), self._head, middle, size, time, self._remote[1]), handlers)
+        return middle
 
 
 def flush() -> None:
