@@ -1,6 +1,6 @@
 """Serving benchmark: kisync's web app with 100k stored items, beside a bare aiohttp handler and nginx.
 
-    .venv/bin/python bench/serve.py [--items 100000] [--duration 5] [--connections 64] [--rebuild]
+    .venv/bin/python bench/serve.py [--items 100000] [--duration 3] [--rounds 3] [--connections 64] [--rebuild]
                                     [--access-log on|off|both]
 
 1. A SQLite store of ``--items`` generated items (``Store.merge`` in
@@ -14,7 +14,9 @@
 3. For ``/feed.rss``, ``/api/v1/items?limit=100`` and ``/api/v1/changes``:
    200 without gzip, 200 with gzip, and 304 (If-None-Match), each measured
    by the load generator (wrk, or the Python fallback) in another process
-   pinned to CPU 1, after a probe request that checks status and encoding.
+   pinned to CPU 1, after a probe request that checks status and encoding;
+   ``--rounds`` interleaved rounds per answer, each measuring every server
+   in turn, and each server's median round is its figure.
 
 It prints requests per second and p50/p99 latency, the ratios kisync/bare
 and kisync/nginx, and the target lines; a report goes to bench/out/serve-report.txt.
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per server, interleaved; the median counts")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the store even if bench/out has one")
     parser.add_argument("--access-log", choices=("on", "off", "both"), default="both",
@@ -258,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     report = Report("serve")
     say = report.say
-    say(f"kisync serving benchmark: {args.items} stored items, {args.connections} connections, {args.duration:g} s per run")
+    say(f"kisync serving benchmark: {args.items} stored items, {args.connections} connections, "
+        f"{args.rounds} rounds of {args.duration:g} s per server")
     say(f"machine: {machine_line()}")
     say("tools:")
     say(tool_line("wrk", bool(which("wrk")), loadgen.describe_tool(), loadgen.describe_tool()))
@@ -284,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     bodies = OUT / "serve-bodies"
     results: dict[tuple[str, str, str], loadgen.Load] = {}
     disturbed: dict[tuple[str, str, str], float] = {}
+    spread: dict[tuple[str, str, str], tuple[float, float]] = {}
     problems: list[str] = []
     try:
         for mode in modes:
@@ -304,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_quiet(say=say)
         for path_qs, _ in ENDPOINTS:
             for variant in VARIANTS:
+                urls: dict[str, tuple[str, dict[str, str]]] = {}
                 for name, (_, port) in servers.items():
                     url = f"http://127.0.0.1:{port}{path_qs}"
                     etag = info[path_qs]["etag"]
@@ -315,12 +321,24 @@ def main(argv: list[str] | None = None) -> int:
                         problems.append(f"{name} {path_qs} {variant}: {wrong}")
                         continue
                     loadgen.run(url, headers, connections=args.connections, duration=1, cpu=LOAD_CPU)  # warm-up
-                    with ForeignCpu() as foreign:
-                        load = loadgen.run(url, headers, connections=args.connections, duration=args.duration, cpu=LOAD_CPU)
+                    urls[name] = (url, headers)
+                # Rounds, each measuring every server in turn: a drift of the machine's speed during the
+                # run touches all of them alike, and the median round drops an outlier.
+                loads: dict[str, list[tuple[loadgen.Load, float]]] = {name: [] for name in urls}
+                for _ in range(args.rounds):
+                    for name, (url, headers) in urls.items():
+                        with ForeignCpu() as foreign:
+                            load = loadgen.run(url, headers, connections=args.connections, duration=args.duration,
+                                               cpu=LOAD_CPU)
+                        loads[name].append((load, foreign.share))
+                for name, measured in loads.items():
+                    load, share = sorted(measured, key=lambda pair: pair[0].rps)[len(measured) // 2]
                     results[(path_qs, variant, name)] = load
-                    disturbed[(path_qs, variant, name)] = foreign.share
-                    say(f"  {path_qs:<26} {variant:<9} {name:<18} {load.rps:>9.0f} req/s"
-                        + (f"   ! other processes used {foreign.share:.0%} of a core meanwhile" if foreign.share > 0.25 else ""))
+                    disturbed[(path_qs, variant, name)] = max(s for _, s in measured)
+                    spread[(path_qs, variant, name)] = (min(m.rps for m, _ in measured), max(m.rps for m, _ in measured))
+                    say(f"  {path_qs:<26} {variant:<9} {name:<18} {load.rps:>9.0f} req/s  "
+                        f"(rounds: {', '.join(f'{m.rps:.0f}' for m, _ in measured)})"
+                        + (f"   ! other processes used {share:.0%} of a core meanwhile" if share > 0.25 else ""))
     finally:
         for proc, _ in servers.values():
             if isinstance(proc, static.StaticServer):
@@ -337,10 +355,15 @@ def main(argv: list[str] | None = None) -> int:
                 load = results.get((path_qs, variant, name))
                 if load is None:
                     continue
-                rows.append([path_qs, variant, name, f"{load.rps:.0f}", f"{load.p50 * 1000:.2f}", f"{load.p99 * 1000:.2f}",
-                             str(load.errors), f"{disturbed[(path_qs, variant, name)]:.0%}"])
-    say(table(["endpoint", "answer", "server", "req/s", "p50 ms", "p99 ms", "errors", "foreign"], rows, align="lllrrrrr"))
-    say("  foreign: CPU other processes on the machine used during the measurement, as a share of one core")
+                low, high = spread[(path_qs, variant, name)]
+                rows.append([path_qs, variant, name, f"{load.rps:.0f}", f"{low:.0f}–{high:.0f}", f"{load.p50 * 1000:.2f}",
+                             f"{load.p99 * 1000:.2f}", str(load.errors), f"{disturbed[(path_qs, variant, name)]:.0%}"])
+    say(table(["endpoint", "answer", "server", "req/s", "rounds", "p50 ms", "p99 ms", "errors", "foreign"], rows,
+              align="lllrrrrrr"))
+    say(f"  req/s: the median of {args.rounds} rounds (each round measures every server in turn); rounds: lowest–highest;"
+        " p50/p99 of the median round")
+    say("  foreign: CPU other processes on the machine used during the measurement (the most of any round), as a share"
+        " of one core")
     if problems:
         say("problems: " + "; ".join(problems))
 
