@@ -8,6 +8,8 @@ for both; ``enabled: false`` in the file always wins.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -208,13 +210,34 @@ class SourceRegistry:
         self.record_many([(source_id, outcome)])
 
     def record_many(self, outcomes: Sequence[tuple[str, Outcome]]) -> None:
-        """Record each source's outcome, all in one transaction."""
+        """Record each source's outcome, all in one transaction.
+
+        Outcomes in a row that set the same columns share one statement, run
+        with the driver's executemany: a warm sync records hundreds of 304s,
+        and a statement built and compiled for each cost the event loop's
+        thread more than their fetching did.
+        """
+        rows = ((source_id, outcome.ok, _state_values(outcome)) for source_id, outcome in outcomes)
         with self.engine.begin() as conn:
-            for source_id, outcome in outcomes:
-                conn.execute(_STATE.update().where(_STATE.c.source_id == source_id).values(**_state_values(outcome)))
+            for (ok, columns), run in itertools.groupby(rows, key=lambda row: (row[1], tuple(row[2]))):
+                params = [{_SOURCE_PARAM: source_id, **{_PARAM + k: v for k, v in values.items()}} for source_id, _, values in run]
+                conn.execute(_state_update(columns, failed=not ok), params)
+
+
+_SOURCE_PARAM, _PARAM = "state_source_id", "state_"
+
+
+@functools.cache
+def _state_update(columns: tuple[str, ...], *, failed: bool) -> sa.Update:
+    """The update of the given state columns, each a bound parameter; a failure also counts itself."""
+    values: dict[str, Any] = {column: sa.bindparam(_PARAM + column) for column in columns}
+    if failed:
+        values["consecutive_failures"] = _STATE.c.consecutive_failures + 1
+    return _STATE.update().where(_STATE.c.source_id == sa.bindparam(_SOURCE_PARAM)).values(values)
 
 
 def _state_values(outcome: Outcome) -> dict[str, Any]:
+    """The state columns an outcome sets (a failure also adds one to ``consecutive_failures``, in ``_state_update``)."""
     values: dict[str, Any] = {
         "last_attempt": outcome.attempted,
         "http_status": outcome.http_status,
@@ -240,7 +263,7 @@ def _state_values(outcome: Outcome) -> dict[str, Any]:
         if outcome.deletion_used:
             values["deletion_approved"] = False
     else:
-        values.update(error=outcome.error, consecutive_failures=_STATE.c.consecutive_failures + 1)
+        values["error"] = outcome.error
     return values
 
 

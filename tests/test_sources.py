@@ -180,6 +180,42 @@ def test_approve_deletion_lets_the_next_sync_read_the_snapshot_again(operator, e
     assert operator("sources", "approve-deletion", "nope")[0] == 1
 
 
+def test_outcomes_recorded_together_leave_the_state_that_one_by_one_leaves(operator, engine):
+    """record_many runs outcomes of one shape as one statement: the same rows as a record per outcome, in order."""
+    sources = [{**KLEVE, "id": f"s{n}"} for n in range(6)]
+    operator.write_config(sources)
+    operator.listing()
+    due = NOW + timedelta(hours=1)
+    fresh = Outcome(attempted=NOW, ok=True, http_status=200, etag='"a"', last_modified="x", seen=3, new=3,
+                    warnings=[{"where": "item", "code": "w", "message": "m"}], cursor="c9", next_due=due)
+    not_modified = Outcome(attempted=NOW, ok=True, http_status=304, etag='"b"', not_modified=True, seen=3, next_due=due)
+    failed = Outcome(attempted=NOW, ok=False, http_status=503, error="down", next_due=due)
+    approved = Outcome(attempted=NOW, ok=True, http_status=200, seen=1, deletion_used=True, next_due=due)
+    # Shapes alternate, and s2 fails twice in one batch: both failures count.
+    batch = [("s0", fresh), ("s1", not_modified), ("s2", failed), ("s3", not_modified), ("s2", failed),
+             ("s4", approved), ("s5", failed), ("s5", not_modified)]
+
+    def states(registry: SourceRegistry) -> dict[str, tuple]:
+        fields = ("etag", "last_modified", "http_status", "consecutive_failures", "error", "seen", "new", "cursor",
+                  "warnings", "next_due", "last_success", "deletion_approved")
+        return {s.id: tuple(getattr(s, f) for f in fields) for s in registry.list()}
+
+    registry = SourceRegistry(engine)
+    registry.record_many(batch)
+    together = states(registry)
+    operator.write_config([])  # a clean slate: the same sources anew
+    operator.listing()
+    operator.write_config(sources)
+    operator.listing()
+    for source_id, outcome in batch:
+        registry.record_many([(source_id, outcome)])
+
+    assert states(registry) == together
+    assert together["s2"][3] == 2 and together["s2"][4] == "down"
+    assert together["s5"][3] == 0 and together["s5"][2] == 304
+    assert together["s0"][7] == "c9" and together["s0"][:2] == ('"a"', "x")
+
+
 # -- sources from config.yaml -----------------------------------------------------------
 
 
