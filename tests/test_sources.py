@@ -13,15 +13,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from kisync.cli import main
 from kisync.config import SourceSettings
 from kisync.opml import NS, parse_opml
-from kisync.sources import Outcome, SourceRegistry
+from kisync.sources import Outcome, SourceRegistry, _state_values
 from kisync.store import db
 from kisync.store.merge import MergeContext
 from kisync.store.repository import Store
+from kisync.store.tables import SourceStateRow
 from tests.factories import live
 
 WESEL = {"id": "ki_05170.wesel", "url": "https://www.kreis-wesel.de/ki/export.json", "format": "exchange", "centre": "ki-05170"}
@@ -180,40 +182,49 @@ def test_approve_deletion_lets_the_next_sync_read_the_snapshot_again(operator, e
     assert operator("sources", "approve-deletion", "nope")[0] == 1
 
 
-def test_outcomes_recorded_together_leave_the_state_that_one_by_one_leaves(operator, engine):
-    """record_many runs outcomes of one shape as one statement: the same rows as a record per outcome, in order."""
+def test_outcomes_recorded_together_leave_the_state_the_old_update_per_outcome_left(operator, engine):
+    """record_many runs outcomes of one shape as one statement: the rows an UPDATE per outcome left, in order."""
+    state = SourceStateRow.__table__
     sources = [{**KLEVE, "id": f"s{n}"} for n in range(6)]
     operator.write_config(sources)
     operator.listing()
-    due = NOW + timedelta(hours=1)
-    fresh = Outcome(attempted=NOW, ok=True, http_status=200, etag='"a"', last_modified="x", seen=3, new=3,
-                    warnings=[{"where": "item", "code": "w", "message": "m"}], cursor="c9", next_due=due)
-    not_modified = Outcome(attempted=NOW, ok=True, http_status=304, etag='"b"', not_modified=True, seen=3, next_due=due)
-    failed = Outcome(attempted=NOW, ok=False, http_status=503, error="down", next_due=due)
-    approved = Outcome(attempted=NOW, ok=True, http_status=200, seen=1, deletion_used=True, next_due=due)
+    later = NOW + timedelta(minutes=7)
+    fresh = Outcome(attempted=NOW, ok=True, http_status=200, etag='"a"', last_modified="x", seen=5, new=4, updated=3,
+                    deleted=2, warnings=[{"where": "item", "code": "w", "message": "m"}], cursor="c9",
+                    next_due=NOW + timedelta(hours=1))
+    not_modified = Outcome(attempted=later, ok=True, http_status=304, etag='"b"', not_modified=True, seen=6,
+                           on_hold="held", next_due=NOW + timedelta(hours=2))
+    failed = Outcome(attempted=later, ok=False, http_status=503, error="down", next_due=NOW + timedelta(hours=3))
+    approved = Outcome(attempted=NOW, ok=True, http_status=200, seen=1, deletion_used=True, next_due=NOW + timedelta(hours=4))
     # Shapes alternate, and s2 fails twice in one batch: both failures count.
     batch = [("s0", fresh), ("s1", not_modified), ("s2", failed), ("s3", not_modified), ("s2", failed),
              ("s4", approved), ("s5", failed), ("s5", not_modified)]
 
-    def states(registry: SourceRegistry) -> dict[str, tuple]:
-        fields = ("etag", "last_modified", "http_status", "consecutive_failures", "error", "seen", "new", "cursor",
-                  "warnings", "next_due", "last_success", "deletion_approved")
-        return {s.id: tuple(getattr(s, f) for f in fields) for s in registry.list()}
+    def reset() -> None:
+        with engine.begin() as conn:
+            conn.execute(state.update().values(deletion_approved=True, consecutive_failures=1, error="before"))
 
-    registry = SourceRegistry(engine)
-    registry.record_many(batch)
-    together = states(registry)
-    operator.write_config([])  # a clean slate: the same sources anew
-    operator.listing()
-    operator.write_config(sources)
-    operator.listing()
-    for source_id, outcome in batch:
-        registry.record_many([(source_id, outcome)])
+    def rows() -> list[tuple]:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.select(state).order_by(state.c.source_id))]
 
-    assert states(registry) == together
-    assert together["s2"][3] == 2 and together["s2"][4] == "down"
-    assert together["s5"][3] == 0 and together["s5"][2] == 304
-    assert together["s0"][7] == "c9" and together["s0"][:2] == ('"a"', "x")
+    reset()
+    SourceRegistry(engine).record_many(batch)
+    together = rows()
+    reset()
+    with engine.begin() as conn:  # what record_many ran before: one UPDATE per outcome, values inline
+        for source_id, outcome in batch:
+            values = _state_values(outcome)
+            if not outcome.ok:
+                values["consecutive_failures"] = state.c.consecutive_failures + 1
+            conn.execute(state.update().where(state.c.source_id == source_id).values(**values))
+
+    assert together == rows()
+    by_id = {source.id: source for source in SourceRegistry(engine).list()}
+    assert (by_id["s2"].consecutive_failures, by_id["s2"].error) == (3, "down")
+    assert (by_id["s5"].consecutive_failures, by_id["s5"].http_status, by_id["s5"].on_hold) == (0, 304, "held")
+    assert (by_id["s0"].cursor, by_id["s0"].etag, by_id["s0"].new, by_id["s0"].updated) == ("c9", '"a"', 4, 3)
+    assert not by_id["s4"].deletion_approved and by_id["s1"].deletion_approved
 
 
 # -- sources from config.yaml -----------------------------------------------------------

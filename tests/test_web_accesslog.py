@@ -80,12 +80,15 @@ async def test_the_direct_line_is_the_log_records_line(make_client, populated_st
     paths = ["/api/v1/items?limit=3", "/api/v1/items/%22%C3%BCber%5C%22"]  # quotes, a backslash, not ASCII: escaped alike
     for path in paths:
         await client.get(path)
+    await access_lines(stream, 2)  # the direct lines are written: the next lines start a new batch
     handler = logging.getLogger("kisync").handlers[0]
-    handler.addFilter(lambda record: True)
+    filtered = []
+    handler.addFilter(lambda record: filtered.append(record.name) or True)
     assert direct_json_handlers(logging.getLogger("kisync.web.access")) is None
     for path in paths:
         await client.get(path)
     lines = await access_lines(stream, 4)
+    assert filtered == ["kisync.web.access"] * 2  # the last two went through logging
     assert [line["path"] for line in lines] == ["/api/v1/items", '/api/v1/items/"über\\"'] * 2
     for line in lines:
         assert list(line) == FIELDS
@@ -131,29 +134,86 @@ async def test_the_lines_kept_are_written_when_the_app_shuts_down(make_client, p
     assert [json.loads(line)["path"] for line in stream.getvalue().splitlines()] == ["/healthz"]
 
 
-def test_a_batch_left_by_an_ended_loop_is_written_before_the_next_one(monkeypatch):
+def _row(path: str) -> accesslog.Row:
+    middle = f'"message": "GET {path} 200", "method": "GET", "path": "{path}", "status": 200'
+    return (1_700_000_000_123_000_000, '"level": "info", "logger": "x"', middle, 10, 0.00125, "null")
+
+
+def _json_handler(stream) -> logging.StreamHandler:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
+def test_a_batch_left_by_an_ended_loop_is_written_when_the_next_one_starts(monkeypatch):
     """Each test (and each `asyncio.run`) has its own loop: a batch whose timer died with its loop is not lost."""
     monkeypatch.setattr(accesslog._Batch, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(accesslog, "_batches", {})
     first, second = io.StringIO(), io.StringIO()
-    handlers = []
-    for stream in (first, second):
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(JsonFormatter())
-        handlers.append([handler])
-    batch = accesslog._Batch()
+    logger = logging.getLogger("kisync.test.accesslog")
 
-    async def add(path: str, to: list[logging.StreamHandler]) -> None:
-        middle = f'"message": "GET {path} 200", "method": "GET", "path": "{path}", "status": 200'
-        batch.handlers_for(logging.getLogger("kisync.web.access"))  # as AccessLogger.log calls it, before add
-        batch.add((1_700_000_000_123_000_000, '"level": "info", "logger": "x"', middle, 10, 0.00125, "null"), to)
+    async def add(path: str, stream: io.StringIO) -> None:
+        accesslog._batch_for(logger).add(_row(path), [_json_handler(stream)])
 
-    asyncio.run(add("/a", handlers[0]))
+    asyncio.run(add("/a", first))
     assert first.getvalue() == ""
-    asyncio.run(add("/b", handlers[1]))
+    asyncio.run(add("/b", second))
     assert json.loads(first.getvalue()) == {
         "time": "2023-11-14T22:13:20.123+00:00", "level": "info", "logger": "x", "message": "GET /a 200",
         "method": "GET", "path": "/a", "status": 200, "bytes": 10, "duration_ms": 1.2, "remote": None,
     }
     assert second.getvalue() == ""
-    batch.write()
+    accesslog.flush()
     assert json.loads(second.getvalue())["path"] == "/b"
+    assert len(accesslog._batches) == 1  # the closed loop's batch is gone
+
+
+def test_a_failing_stream_neither_fails_the_request_nor_keeps_the_lines_from_the_others(monkeypatch, capsys):
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("broken pipe")
+
+    monkeypatch.setattr(accesslog, "_batches", {})
+    good = io.StringIO()
+    logger = logging.getLogger("kisync.test.accesslog")
+
+    async def add() -> None:
+        batch = accesslog._batch_for(logger)
+        batch.add(_row("/a"), [_json_handler(Broken()), _json_handler(good)])
+        batch.write()
+
+    asyncio.run(add())
+    assert json.loads(good.getvalue())["path"] == "/a"
+    assert "OSError: broken pipe" in capsys.readouterr().err  # reported as logging reports a handler's failure
+
+
+async def test_one_connection_changing_its_request_gets_each_line_right(make_client, populated_store, json_log):
+    """A connection's logger remembers its last request's line: a new status or method on it is not the old line."""
+    stream = json_log()
+    client = await make_client(server_kwargs=RUNNER_OPTIONS)
+    first = await client.get("/feed.rss")
+    await client.get("/feed.rss", headers={"If-None-Match": first.headers["ETag"]})
+    await client.head("/feed.rss")
+    await client.get("/feed.rss")
+    lines = await access_lines(stream, 4)
+    assert [(line["method"], line["status"]) for line in lines] == [("GET", 200), ("GET", 304), ("HEAD", 200), ("GET", 200)]
+    assert [line["message"] for line in lines] == ["GET /feed.rss 200", "GET /feed.rss 304", "HEAD /feed.rss 200",
+                                                   "GET /feed.rss 200"]
+
+
+def test_configuring_logging_writes_the_kept_lines_where_they_were_logged_to(monkeypatch):
+    monkeypatch.setattr(accesslog._Batch, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(accesslog, "_batches", {})
+    root = logging.getLogger("kisync")
+    saved = (root.handlers[:], root.level, root.propagate)
+    old, new = io.StringIO(), io.StringIO()
+
+    async def log_then_reconfigure() -> None:
+        accesslog._batch_for(logging.getLogger("kisync.test.accesslog")).add(_row("/a"), [_json_handler(old)])
+        configure_logging("INFO", "json", new)
+
+    try:
+        asyncio.run(log_then_reconfigure())
+    finally:
+        root.handlers[:], root.level, root.propagate = saved
+    assert json.loads(old.getvalue())["path"] == "/a" and new.getvalue() == ""

@@ -6,8 +6,8 @@ formatter's dict and ``json.dumps``, a flush) costs more than answering
 from the cache does. When every handler that would take the line writes
 kisync's JSON lines to a stream (what ``kisync serve`` configures), the
 line is built directly, in exactly ``JsonFormatter``'s shape, and lines
-are written to those streams together, at most a tenth of a second after
-they were logged (``_Batch``). Anything else (text on a terminal, pytest's caplog, filters,
+are written to those streams together, normally a tenth of a second
+after they were logged at the latest (``_Batch``). Anything else (text on a terminal, pytest's caplog, filters,
 other handlers) gets a normal log record.
 """
 
@@ -61,18 +61,17 @@ class _Millis:
     """
 
     def __init__(self) -> None:
-        self.milli = self.second = -1
-        self.text = self.second_text = ""
+        self._milli: tuple[int, str] = (-1, "")
+        self._second: tuple[int, str] = (-1, "")
 
     def iso(self, time_ns: int) -> str:
         milli = time_ns // 1_000_000
-        if milli != self.milli:
+        if milli != self._milli[0]:
             second, rest = divmod(milli, 1000)
-            if second != self.second:
-                self.second = second
-                self.second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self.milli, self.text = milli, f"{self.second_text}.{rest:03d}+00:00"
-        return self.text
+            if second != self._second[0]:
+                self._second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+            self._milli = (milli, f"{self._second[1]}.{rest:03d}+00:00")
+        return self._milli[1]
 
 
 # What a direct line is made of, kept until the batch is written: (time_ns, quoted head, quoted middle,
@@ -81,47 +80,46 @@ Row = tuple[int, str, str, int, float, str]
 
 
 class _Batch:
-    """Direct lines kept briefly and written together: one write and flush per stream for many requests.
+    """One logger's direct lines on one event loop, kept briefly and written together: one write and flush per stream.
 
     A request only appends its fields (``Row``); the lines are formatted
     and written when ``FLUSH_LINES`` have come, ``FLUSH_SECONDS`` after the
     first of them (as nginx's ``access_log … buffer= flush=``), when the
-    app shuts down, and at exit. Measured under load (bench/serve.py), a
-    line formatted and flushed per request cost about twice as much as the
-    same work done for a batch. aiohttp makes one AccessLogger per
-    connection, so the batch is shared; it belongs to the event loop that
-    started it.
+    app shuts down, and at exit. So an access line may reach the stream up
+    to a tenth of a second after log lines written meanwhile (its ``time``
+    is when it was logged), and a filter or handler added to the logging
+    configuration applies from the next batch (``configure_logging``
+    writes the open batches first). Measured under load (bench/serve.py),
+    a line formatted and flushed per request cost about twice as much as
+    the same work done for a batch.
+
+    All but ``flush`` run in the loop's thread.
     """
 
     FLUSH_SECONDS = 0.1
     FLUSH_LINES = 256
-    _clock = _Millis()
 
-    def __init__(self) -> None:
+    def __init__(self, logger: logging.Logger, loop: asyncio.AbstractEventLoop) -> None:
+        self.logger = logger
+        self.loop = loop
         self.rows: list[Row] = []
         self.handlers: list[logging.StreamHandler] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._clock = _Millis()
 
-    def handlers_for(self, logger: logging.Logger) -> list[logging.StreamHandler] | None:
-        """The streams a direct line goes to: the open batch's, else found anew (None: not direct).
-
-        Call it just before ``add``: a batch left by an event loop that has ended is written here.
-        """
+    def streams(self) -> list[logging.StreamHandler] | None:
+        """The handlers a direct line goes to: the open batch's, else found anew (None: the line is a log record)."""
         if self.rows:
-            if self._loop is asyncio.get_running_loop():
-                return self.handlers
-            self.write()
-        return direct_json_handlers(logger)
+            return self.handlers
+        return direct_json_handlers(self.logger)
 
     def add(self, row: Row, handlers: list[logging.StreamHandler]) -> None:
-        rows = self.rows
-        if not rows:
+        """Keep a line for ``handlers`` (what ``streams`` returned just before)."""
+        if not self.rows:
             self.handlers = handlers
-            self._loop = loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.FLUSH_SECONDS, self.write)
-        rows.append(row)
-        if len(rows) >= self.FLUSH_LINES:
+            self._timer = self.loop.call_later(self.FLUSH_SECONDS, self.write)
+        self.rows.append(row)
+        if len(self.rows) >= self.FLUSH_LINES:
             self.write()
 
     def write(self) -> None:
@@ -140,19 +138,44 @@ class _Batch:
             for time_ns, head, middle, size, seconds, remote in rows
         ]
         for handler in self.handlers:
-            with handler.lock:  # type: ignore[union-attr]
-                handler.stream.write(handler.terminator.join(lines) + handler.terminator)
-                handler.flush()
+            try:
+                with handler.lock:  # type: ignore[union-attr]
+                    handler.stream.write(handler.terminator.join(lines) + handler.terminator)
+                    handler.flush()
+            except Exception:
+                # As StreamHandler.emit: the stream's failure is reported (logging.raiseExceptions), the
+                # other handlers still get the lines, and the request that filled the batch is not failed.
+                record = logging.makeLogRecord(
+                    {"name": self.logger.name, "levelno": logging.INFO, "levelname": "INFO",
+                     "msg": "%d access lines not written", "args": (len(lines),)}
+                )
+                handler.handleError(record)
+
+
+# The open batches, by event loop and logger; a closed loop's batch is written and dropped when a new batch starts.
+_batches: dict[tuple[asyncio.AbstractEventLoop, logging.Logger], _Batch] = {}
+
+
+def _batch_for(logger: logging.Logger) -> _Batch:
+    loop = asyncio.get_running_loop()
+    batch = _batches.get((loop, logger))
+    if batch is None:
+        for key, old in list(_batches.items()):
+            if old.loop.is_closed():
+                old.write()
+                del _batches[key]
+        batch = _batches[(loop, logger)] = _Batch(logger, loop)
+    return batch
 
 
 class AccessLogger(AbstractAccessLogger):
     """One structured line per request (fields: method, path, status, bytes, duration_ms, remote)."""
 
-    _batch = _Batch()
     # (method, raw path and query, status) -> the line's quoted middle ("message" to "status"): a repeated
     # request is logged without decoding its path or quoting a string. Clients choose query strings: bounded.
     _middles: dict[tuple[str, str, int], str] = {}
     MAX_MIDDLES = 4096
+    MAX_MEMO_PATH = 256
 
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
@@ -161,6 +184,7 @@ class AccessLogger(AbstractAccessLogger):
         # (a keep-alive client mostly repeats itself: no key to build and hash then).
         self._remote: str | None = None
         self._last: tuple[str, str, int, str] = ("", "", 0, "")
+        self._batch: _Batch | None = None  # found at the first line: aiohttp may make the logger outside the loop
 
     @property
     def enabled(self) -> bool:
@@ -170,7 +194,10 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
             return
-        handlers = self._batch.handlers_for(self.logger)
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _batch_for(self.logger)
+        handlers = batch.streams()
         if handlers is None:
             method, path, status, remote = request.method, request.path, response.status, request.remote
             fields = {"method": method, "path": path, "status": status, "bytes": response.body_length}
@@ -188,7 +215,7 @@ class AccessLogger(AbstractAccessLogger):
         if remote is None:
             peer = request.remote
             self._remote = remote = "null" if peer is None else _quote(peer)
-        self._batch.add((clock.time_ns(), self._head, middle, response.body_length, time, remote), handlers)
+        batch.add((clock.time_ns(), self._head, middle, response.body_length, time, remote), handlers)
 
     def _middle(self, method: str, raw_path: str, status: int, request: web.BaseRequest) -> str:
         key = (method, raw_path, status)
@@ -199,15 +226,27 @@ class AccessLogger(AbstractAccessLogger):
                 f'"message": {_quote(f"{method} {path} {status}")}, '
                 f'"method": {_quote(method)}, "path": {_quote(path)}, "status": {status:d}'
             )
-            if len(self._middles) >= self.MAX_MIDDLES:
-                self._middles.clear()
-            self._middles[key] = middle
+            if len(raw_path) <= self.MAX_MEMO_PATH:  # a long path is rare, and would make the memo big
+                if len(self._middles) >= self.MAX_MIDDLES:
+                    self._middles.clear()
+                self._middles[key] = middle
         return middle
 
 
 def flush() -> None:
-    """Write the access lines not yet written (kept at most ``_Batch.FLUSH_SECONDS``)."""
-    AccessLogger._batch.write()
+    """Write the access lines not yet written; from another thread, ask a running loop to write its own."""
+    for batch in list(_batches.values()):
+        if batch.loop.is_running() and not _runs(batch.loop):
+            batch.loop.call_soon_threadsafe(batch.write)
+        else:
+            batch.write()
+
+
+def _runs(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 atexit.register(flush)

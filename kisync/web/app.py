@@ -21,8 +21,7 @@ from sqlalchemy.engine import Engine
 
 from kisync.config import Settings
 from kisync.sources import SourceRegistry
-from kisync.web import admin, api, ops, syndication
-from kisync.web import accesslog
+from kisync.web import accesslog, admin, api, ops, syndication
 from kisync.web.accesslog import RUNNER_OPTIONS, AccessLogger  # noqa: F401  (what `kisync serve` runs the app with)
 from kisync.web.caching import ChangeSeq, RenderCache
 from kisync.web.context import CONTEXT, SEQ, TRIGGER_SYNC, TriggerSync, WebContext
