@@ -6,11 +6,14 @@ import asyncio
 import re
 from datetime import UTC, datetime
 
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
 from kisync.store.db import create_engine
 from kisync.store.merge import MergeContext
 from kisync.store.repository import Store
 from kisync.web import SEQ
 from kisync.web.hot import HOT
+from kisync.web.metrics import RequestTally
 from tests.factories import live
 from tests.test_web_support import NODE, app_of
 
@@ -126,3 +129,24 @@ async def test_a_write_by_another_process_is_served_after_the_refresh_interval(w
     assert new.headers["ETag"] != old.headers["ETag"]
     assert "Von nebenan" in {item["title"] for item in (await new.json())["items"]}
     assert (await web_client.get("/feed.json", headers=current)).status == 200
+
+
+def test_the_request_tally_counts_in_bulk_and_loses_nothing():
+    registry = CollectorRegistry()
+    requests = Counter("t_requests_total", "", ["route"], registry=registry).labels("/x")
+    seconds = Histogram("t_seconds", "", buckets=(0.01, 1), registry=registry)
+    tally = RequestTally()
+    tally.LIMIT = 3
+
+    def counted() -> tuple[float | None, float | None, float | None]:
+        return (registry.get_sample_value("t_requests_total", {"route": "/x"}),
+                registry.get_sample_value("t_seconds_count"), registry.get_sample_value("t_seconds_bucket", {"le": "0.01"}))
+
+    tally.add((requests, seconds), 0.001)
+    tally.add((requests, seconds), 0.5)
+    assert counted() == (0.0, 0.0, 0.0)  # kept until the limit or a scrape
+    tally.add((requests, seconds), 0.002)
+    assert counted() == (3.0, 3.0, 2.0)
+    tally.add((requests, seconds), 0.003)
+    tally.flush()  # what /metrics does first
+    assert counted() == (4.0, 4.0, 3.0)

@@ -30,7 +30,7 @@ from kisync.web.hot import HOT, HotAnswers
 from kisync.web.html import pages
 from kisync.web.html.security import security_headers_middleware
 from kisync.web.html.templates import STYLESHEET_PATH
-from kisync.web.metrics import request_metrics
+from kisync.web.metrics import REQUEST_TALLY, request_metrics
 from kisync.web.public import Publication
 
 
@@ -131,9 +131,7 @@ def serving_middleware(hot: HotAnswers):
             hot.learn(request, response, metrics)
         else:
             response, metrics = hit
-        requests, seconds = metrics
-        requests.inc()
-        seconds.observe(time.perf_counter() - started)
+        REQUEST_TALLY.add(metrics, time.perf_counter() - started)
         return response
 
     return serve

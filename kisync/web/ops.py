@@ -13,7 +13,7 @@ from kisync.web.caching import Rendered
 from kisync.web.context import context
 from kisync.web.errors import ServiceUnavailable
 from kisync.web.metrics import CONTENT_TYPE as METRICS_TYPE
-from kisync.web.metrics import render_metrics
+from kisync.web.metrics import REQUEST_TALLY, render_metrics
 from kisync.web.models import Health, Ready
 from kisync.web.openapi import build_openapi
 from kisync.web.params import parse_no_params
@@ -44,6 +44,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     ctx = context(request)
     parse_no_params(request.query)
+    REQUEST_TALLY.flush()  # every request answered before this one is counted
     body = await asyncio.to_thread(render_metrics, ctx.engine)
     return web.Response(body=body, headers={**_NO_STORE, "Content-Type": METRICS_TYPE})
 
