@@ -23,6 +23,13 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
+# Workers run below the process that starts them. When every core is busy, the
+# syncing process goes first: its event loop, the store writer that every
+# source's merge passes through one at a time, and in `kisync run` the web
+# server. The workers, several of them, take the rest. A cold sync of 400
+# sources on 2 cores took about 10 % less wall time this way (issue #7).
+WORKER_NICENESS = 10
+
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 _LOCK = threading.Lock()
 
@@ -40,8 +47,14 @@ def pool(processes: int) -> ProcessPoolExecutor:
         if executor is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["kisync.pipeline"])
-            executor = _POOLS[processes] = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+            executor = _POOLS[processes] = ProcessPoolExecutor(
+                max_workers=processes, mp_context=context, initializer=_lower_priority
+            )
         return executor
+
+
+def _lower_priority() -> None:
+    os.nice(WORKER_NICENESS)
 
 
 def forget(executor: ProcessPoolExecutor) -> None:

@@ -280,7 +280,12 @@ class Syncer:
         self, fetcher: Fetcher, source: Source, result: FetchResult, attempted: datetime, fetched: datetime, resync: bool
     ) -> Outcome:
         totals = _Accumulated()
-        context = await self._store_call(self._context, source, attempted)
+        # Only a relay's context reads the store (the tombstone horizon): the others do not queue
+        # behind the writer's merges before their parse can start.
+        if source.relay:
+            context = await self._store_call(self._context, source, attempted)
+        else:
+            context = self._context(source, attempted)
         on_hold, deletion_used, cursor = None, False, None
         page, pages = result, 0
         while True:

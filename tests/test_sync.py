@@ -850,6 +850,40 @@ async def test_outcomes_that_queue_while_the_store_is_busy_are_recorded_together
     assert {s.id: s.error for s in node.registry.select()} == {i: o.error for i, o in outcomes.items()}
 
 
+async def test_a_direct_source_is_parsed_while_the_store_is_busy(aiohttp_server, engine):
+    """Only a relay's merge context reads the store: the others' parsing does not wait for the writer's merges."""
+    node, state, _ = await three_source_node(aiohttp_server, engine, sync={"parse_processes": 0})
+    state.validators = False  # every source answers 200 and is parsed again
+    parsed: list[str] = []
+    process = node.syncer.process
+
+    async def recording(source, page):
+        parsed.append(source.id)
+        return await process(source, page)
+
+    node.syncer.process = recording
+    busy = threading.Event()
+    node.syncer._writer.submit(lambda: busy.wait(10))  # a long merge in progress, say
+    syncing = asyncio.ensure_future(node.sync())
+    try:
+        for _ in range(100):
+            if len(parsed) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(parsed) == ["kleve", "oberhausen", "wesel"], "parsing waited for the store"
+    finally:
+        busy.set()
+    reports = await syncing
+    assert all(r.ok for r in reports.values()), {i: r.error for i, r in reports.items()}
+
+
+def test_parser_processes_run_below_the_syncing_process():
+    """When the cores are busy, the store writer and the event loop go before parsing."""
+    kisync.parallel.shutdown()  # a pool made now, with the current initializer
+    worker = kisync.parallel.pool(1).submit(os.nice, 0).result(timeout=60)
+    assert worker == min(os.nice(0) + kisync.parallel.WORKER_NICENESS, 19)
+
+
 async def test_fetched_bodies_wait_in_bounded_numbers_and_304s_never_wait(aiohttp_server, engine):
     """While parsing lags, new fetches wait: a cold sync does not hold every body at once; a 304 holds none."""
     server = await aiohttp_server(make_app())
