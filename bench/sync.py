@@ -193,7 +193,8 @@ def phase_kisync_serial(corpus: str, kind: str, db: str, profile: str | None = N
             batch = batch + syncer._sweep(source, doc, processed.sweep, now)[2]
             times["sweep"] += time.perf_counter() - started
         started = time.perf_counter()
-        items += syncer.store.merge(batch, syncer._context(source, now)).new
+        # With the digests the parser computed, as the sync passes them (tombstones of the sweep get theirs here).
+        items += syncer.store.merge(batch, syncer._context(source, now), processed.digests).new
         times["merge"] += time.perf_counter() - started
     if profiler is not None:
         profiler.stop()
