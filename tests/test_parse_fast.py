@@ -29,6 +29,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 URL = "https://www.example-ki.de/feed"
 ATOM = "http://www.w3.org/2005/Atom"
 NAMESPACES = ' xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+# What WordPress declares besides (its RSS feeds carry sy:, wfw: and slash: elements).
+WORDPRESS = (
+    ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/" xmlns:slash="http://purl.org/rss/1.0/modules/slash/"'
+    ' xmlns:wfw="http://wellformedweb.org/CommentAPI/"'
+)
 
 
 def decoded(body: bytes) -> str:
@@ -48,7 +53,10 @@ def assert_like_feedparser(text: str) -> None:
 
 
 def rss(items: str = "", channel: str = "", root: str = "") -> str:
-    return f'<rss version="2.0"{root}{NAMESPACES} xmlns:atom="{ATOM}"><channel><title>KI</title>{channel}{items}</channel></rss>'
+    return (
+        f'<rss version="2.0"{root}{NAMESPACES}{WORDPRESS} xmlns:atom="{ATOM}">'
+        f"<channel><title>KI</title>{channel}{items}</channel></rss>"
+    )
 
 
 def atom(entries: str = "", feed: str = "", root: str = "") -> str:
@@ -80,6 +88,45 @@ def test_fixture_feeds_read_as_feedparser_reads_them(path):
 
 def test_fixture_feeds_are_found():
     assert len(FIXTURE_FEEDS) >= 15 and {str(p.relative_to(FIXTURES)) for p in FIXTURE_FEEDS} >= ACCEPTED
+
+
+WORDPRESS_FEED = f"""<rss version="2.0"{NAMESPACES}{WORDPRESS} xmlns:atom="{ATOM}">
+<channel>
+	<title>Kommunales Integrationszentrum</title>
+	<atom:link href="https://ki.example/feed/" rel="self" type="application/rss+xml" />
+	<link>https://ki.example</link>
+	<description>Aktuelles</description>
+	<lastBuildDate>Mon, 02 Mar 2026 09:12:44 +0000</lastBuildDate>
+	<language>de-DE</language>
+	<sy:updatePeriod>
+	hourly	</sy:updatePeriod>
+	<sy:updateFrequency>
+	1	</sy:updateFrequency>
+	<generator>https://wordpress.org/?v=6.7.1</generator>
+	<item>
+		<title>Rucksack KiTa startet in Wesel</title>
+		<link>https://ki.example/2026/03/rucksack-kita/</link>
+		<comments>https://ki.example/2026/03/rucksack-kita/#respond</comments>
+		<dc:creator><![CDATA[redaktion]]></dc:creator>
+		<pubDate>Mon, 02 Mar 2026 09:12:44 +0000</pubDate>
+		<category><![CDATA[Elementarbereich]]></category>
+		<guid isPermaLink="false">https://ki.example/?p=4711</guid>
+		<description><![CDATA[<p>Elternbildung f&#252;r M&#252;tter &#8230;</p>]]></description>
+		<content:encoded><![CDATA[<p>Eltern &amp; M&uuml;tter.</p><p><a href="/kontakt/">Kontakt</a></p>]]></content:encoded>
+		<wfw:commentRss>https://ki.example/2026/03/rucksack-kita/feed/</wfw:commentRss>
+		<slash:comments>0</slash:comments>
+	</item>
+</channel>
+</rss>
+"""
+
+
+def test_a_wordpress_feed_takes_the_fast_path_and_matches_feedparser():
+    """The RSS that WordPress writes, as most municipal sites publish it: its sy:, wfw: and slash: elements are read past."""
+    assert read_or_decline(WORDPRESS_FEED)["entries"]
+    assert_like_feedparser(WORDPRESS_FEED)
+    doc = parse_xml_feed(WORDPRESS_FEED, URL)
+    assert (doc.entries[0].guid, doc.entries[0].author) == ("https://ki.example/?p=4711", "redaktion")
 
 
 def test_benchmark_corpus_takes_the_fast_path_and_matches_feedparser():
@@ -166,6 +213,9 @@ ITEM_CHILDREN = [
     element("comments", text=URLS),
     element("content:encoded", text=MARKUP),
     element("atom:link", LINK_ATTRIBUTES, text=URLS),
+    element("wfw:commentRss", text=URLS | TEXT),
+    element("wfw:comment", text=URLS),
+    element("slash:comments", text=st.sampled_from(["0", "12", "", "viele"]) | TEXT),
     *EXTENSIONS,
 ]
 ENTRY_CHILDREN = [
@@ -194,6 +244,9 @@ CHANNEL_CHILDREN = [
     element("category", {"domain": TEXT}),
     IMAGE,
     element("atom:link", LINK_ATTRIBUTES, text=URLS),
+    element("sy:updatePeriod", text=st.sampled_from(["hourly", "daily", ""]) | TEXT),
+    element("sy:updateFrequency", text=st.sampled_from(["1", "24", "x"])),
+    element("sy:updateBase", text=DATES),
     *EXTENSIONS,
 ]
 FEED_CHILDREN = [
@@ -259,7 +312,7 @@ def documents(draw):
     if rss:
         channel, n = draw(container("channel", CHANNEL_CHILDREN, dirty, entries=bodies))
         root_lang = draw(st.sampled_from(["", ' xml:lang="de_DE"']))
-        text = f'<rss version="2.0"{root_lang}{NAMESPACES} xmlns:atom="{ATOM}">{channel}</rss>'
+        text = f'<rss version="2.0"{root_lang}{NAMESPACES}{WORDPRESS} xmlns:atom="{ATOM}">{channel}</rss>'
     else:
         text, n = draw(container("feed", FEED_CHILDREN, dirty, attributes=f' xmlns="{ATOM}"{NAMESPACES}', entries=bodies))
     return draw(st.sampled_from(["", "\n", "<!-- kisync -->\n"])) + text, unknown + n == 0

@@ -44,11 +44,16 @@ with only the attributes listed (``xml:lang`` is allowed everywhere):
   summary[type], content[type], author, contributor, category[…],
   rights[type]; in an author or contributor: name, email, uri;
 - anywhere: dc:creator, dc:date, dc:language, dc:rights, atom:link[…];
-  in items and entries: content:encoded.
+  in items and entries: content:encoded;
+- what WordPress adds to RSS: sy:updatePeriod, sy:updateFrequency,
+  sy:updateBase in the channel, wfw:commentRss, wfw:comment and
+  slash:comments in items (read past: feedparser keeps them under keys of
+  their own that ``xmlfeed`` does not read).
 
 A ``type`` is text, html, text/plain or text/html. The namespaces are
-declared with their usual prefixes (``atom``, ``content``, ``dc``; Atom
-also as the default in an Atom feed) and no others are declared.
+declared with their usual prefixes (``atom``, ``content``, ``dc``, ``sy``,
+``slash``, ``wfw``; Atom also as the default in an Atom feed) and no
+others are declared.
 
 **Everything else goes to feedparser**, the whole document (``read_feed``
 returns None), because one element outside the whitelist can change what
@@ -96,9 +101,16 @@ from feedparser.urls import _urljoin
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+# The modules WordPress declares in every RSS feed it writes (and many other CMS with it).
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
+SLASH_NS = "http://purl.org/rss/1.0/modules/slash/"
+WFW_NS = "http://wellformedweb.org/CommentAPI/"  # WordPress's spelling; feedparser compares it case-insensitively
 _ATOM, _CONTENT, _DC = f"{{{ATOM_NS}}}", f"{{{CONTENT_NS}}}", f"{{{DC_NS}}}"
+_SY, _SLASH, _WFW = f"{{{SY_NS}}}", f"{{{SLASH_NS}}}", f"{{{WFW_NS}}}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_PREFIXES = {("atom", ATOM_NS), ("content", CONTENT_NS), ("dc", DC_NS)}
+_PREFIXES = {
+    ("atom", ATOM_NS), ("content", CONTENT_NS), ("dc", DC_NS), ("sy", SY_NS), ("slash", SLASH_NS), ("wfw", WFW_NS),
+}  # fmt: skip
 _PREFIX_OF = {uri: prefix for prefix, uri in _PREFIXES} | {"http://www.w3.org/XML/1998/namespace": "xml"}
 
 # What feedparser's strict parser is fed (feedparser.encodings.convert_to_utf8).
@@ -140,6 +152,8 @@ _CHANNEL = {
         ("ignore", ()),
     ),
     "category": ("ignore", ("domain",)),
+    # feedparser has no handler for these: each is stored under its own key (sy_updateperiod …), which nothing reads.
+    **dict.fromkeys([f"{_SY}updatePeriod", f"{_SY}updateFrequency", f"{_SY}updateBase"], ("ignore", ())),
 }
 _ITEM = {
     **_ENTRY_EXTENSIONS,
@@ -152,6 +166,8 @@ _ITEM = {
     "category": ("category", ("domain",)),
     "enclosure": ("enclosure", ("url", "length", "type")),
     "comments": ("ignore", ()),
+    # As the sy: elements of a channel: stored by feedparser under keys of their own (wfw_commentrss …).
+    **dict.fromkeys([f"{_WFW}commentRss", f"{_WFW}comment", f"{_SLASH}comments"], ("ignore", ())),
 }
 _ATOM_SHARED = {
     f"{_ATOM}title": ("title", _TYPE),
