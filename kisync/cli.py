@@ -143,8 +143,9 @@ def _cmd_sources(args: argparse.Namespace) -> int:
         registry.remove(args.id)
         print(f"removed {args.id} (its items stay in the store)")
     elif action in ("enable", "disable"):
-        registry.set_enabled(args.id, action == "enable")
-        print(f"{action}d {args.id}")
+        source = registry.set_enabled(args.id, action == "enable")
+        note = ", but it stays off: config.yaml says `enabled: false`" if action == "enable" and not source.enabled else ""
+        print(f"{action}d {args.id}{note}")
     elif action == "approve-deletion":
         registry.approve_deletion(args.id)
         print(f"{args.id}: the next sync may delete what its snapshot no longer lists")

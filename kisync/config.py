@@ -204,7 +204,11 @@ class SourceSettings(_Section):
     relay: bool = Field(default=False, description="Another node's merged feed: items of any origin accepted.")
     interval: Seconds | None = Field(default=None, description="Seconds between fetches (default: sync.default_interval).")
     defaults: SourceDefaults = Field(default_factory=SourceDefaults, description="Values for items lacking them.")
-    enabled: bool = Field(default=True, description="Fetch this source.")
+    enabled: bool = Field(
+        default=True,
+        description="Fetch this source. In config.yaml, `false` wins over `kisync sources enable`; set back to `true`, "
+        "the source is fetched again unless an operator disabled it (`kisync sources disable`).",
+    )
 
     @field_validator("url")
     @classmethod

@@ -2,8 +2,13 @@
 
 Sources come from ``config.yaml`` (``managed_by = "config"``, refreshed on
 every start) or are added at run time by the CLI or the admin API
-(``managed_by = "admin"``). Enabling and disabling is kept in the store
-for both; ``enabled: false`` in the file always wins.
+(``managed_by = "admin"``). A source is fetched when two switches are on:
+the operator's (``kisync sources enable|disable``, the admin API; for an
+admin source also its definition's ``enabled``) and, for a config source,
+the file's ``enabled``. They are kept apart, so that each undoes only its
+own: ``enabled: false`` in the file always wins, setting it back to ``true``
+re-enables the source unless an operator disabled it, and an operator's
+disable survives restarts and edits of the file.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ class Source:
     relay: bool
     interval: float
     defaults: SourceDefaults
-    enabled: bool
     managed_by: str
+    operator_enabled: bool = True
+    config_enabled: bool = True  # always on for an admin source
     # fetch state
     etag: str | None = None
     last_modified: str | None = None
@@ -61,6 +67,16 @@ class Source:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     on_hold: str | None = None
     deletion_approved: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Fetched: neither the operator nor config.yaml turned it off (SQL: ``SOURCE_ENABLED``)."""
+        return self.operator_enabled and self.config_enabled
+
+    @property
+    def disabled_by(self) -> list[str]:
+        """Who turned the source off: ``config`` (``enabled: false`` in the file), ``operator``, or both."""
+        return [who for who, on in (("config", self.config_enabled), ("operator", self.operator_enabled)) if not on]
 
     @property
     def healthy(self) -> bool:
@@ -99,24 +115,28 @@ class SourceRegistry:
     # -- definitions -------------------------------------------------------------
 
     def sync_config(self, sources: Sequence[SourceSettings], default_interval: float) -> None:
-        """Make the store's config-managed sources match the file."""
+        """Make the store's config-managed sources match the file; the operator's switches stay."""
         insert = dialect_insert(self.engine)
         with self.engine.begin() as conn:
-            existing = {
-                row.id: row for row in conn.execute(sa.select(_SOURCE.c.id, _SOURCE.c.managed_by, _SOURCE.c.enabled))
-            }
+            switches = sa.select(_SOURCE.c.id, _SOURCE.c.managed_by, _SOURCE.c.operator_enabled, _SOURCE.c.config_enabled)
+            existing = {row.id: row for row in conn.execute(switches)}
+            turned_on = []
             for settings in sources:
-                values = _row_values(settings, default_interval)
+                values = _row_values(settings, default_interval, managed_by="config")
                 current = existing.get(settings.id)
                 if current is None:
                     # DO NOTHING: several workers starting at once register the same file.
-                    conn.execute(insert(_SOURCE).values(**values, managed_by="config").on_conflict_do_nothing())
+                    conn.execute(insert(_SOURCE).values(**values, operator_enabled=True).on_conflict_do_nothing())
                     conn.execute(insert(_STATE).values(source_id=settings.id).on_conflict_do_nothing())
-                else:
-                    values["enabled"] = current.enabled and settings.enabled
-                    conn.execute(
-                        _SOURCE.update().where(_SOURCE.c.id == settings.id).values(**values, managed_by="config")
-                    )
+                    continue
+                was_on = bool(current.operator_enabled and current.config_enabled)
+                values["operator_enabled"] = _operator_switch(current.operator_enabled, current.config_enabled, settings.enabled)
+                if values["operator_enabled"] and settings.enabled and not was_on:
+                    turned_on.append(settings.id)
+                conn.execute(_SOURCE.update().where(_SOURCE.c.id == settings.id).values(**values))
+            if turned_on:
+                # As `kisync sources enable`: fetched at the next tick, not after the old back-off.
+                conn.execute(_STATE.update().where(_STATE.c.source_id.in_(turned_on)).values(next_due=None))
             configured = {s.id for s in sources}
             stale = [i for i, row in existing.items() if row.managed_by == "config" and i not in configured]
             if stale:
@@ -126,7 +146,7 @@ class SourceRegistry:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(_SOURCE.c.id).where(_SOURCE.c.id == settings.id)).first():
                 raise SourceError(f"source {settings.id!r} exists already")
-            conn.execute(_SOURCE.insert().values(**_row_values(settings, default_interval), managed_by="admin"))
+            conn.execute(_SOURCE.insert().values(**_row_values(settings, default_interval, managed_by="admin")))
             conn.execute(_STATE.insert().values(source_id=settings.id))
         return self.get(settings.id)
 
@@ -134,7 +154,7 @@ class SourceRegistry:
         current = self.get(source_id)
         if current.managed_by == "config":
             raise SourceError(f"source {source_id!r} is defined in config.yaml: change it there")
-        values = _row_values(settings, default_interval)
+        values = _row_values(settings, default_interval, managed_by="admin")
         values.pop("id")
         with self.engine.begin() as conn:
             conn.execute(_SOURCE.update().where(_SOURCE.c.id == source_id).values(**values))
@@ -149,9 +169,10 @@ class SourceRegistry:
             conn.execute(_SOURCE.delete().where(_SOURCE.c.id == source_id))
 
     def set_enabled(self, source_id: str, enabled: bool) -> Source:
+        """Set the operator's switch; ``enabled: false`` in config.yaml still keeps the source off."""
         self.get(source_id)
         with self.engine.begin() as conn:
-            conn.execute(_SOURCE.update().where(_SOURCE.c.id == source_id).values(enabled=enabled))
+            conn.execute(_SOURCE.update().where(_SOURCE.c.id == source_id).values(operator_enabled=enabled))
             if enabled:
                 # Fetch a re-enabled source at the next tick, not after its old back-off.
                 conn.execute(_STATE.update().where(_STATE.c.source_id == source_id).values(next_due=None))
@@ -195,9 +216,9 @@ class SourceRegistry:
         ids = list(ids)
         if ids:
             sources = [self.get(i) for i in ids]
-            disabled = [s.id for s in sources if not s.enabled]
+            disabled = [f"{s.id} ({'; '.join(_HOW_TO_ENABLE[who] for who in s.disabled_by)})" for s in sources if not s.enabled]
             if disabled:
-                raise SourceError(f"source(s) disabled: {', '.join(disabled)} (kisync sources enable ID)")
+                raise SourceError(f"source(s) disabled: {', '.join(disabled)}")
             return sources
         sources = [s for s in self.list() if s.enabled]
         if due_at is not None:
@@ -228,6 +249,7 @@ class SourceRegistry:
 
 
 _SOURCE_PARAM, _PARAM = "state_source_id", "state_"
+_HOW_TO_ENABLE = {"config": "enabled: false in config.yaml", "operator": "kisync sources enable ID"}
 
 
 @functools.cache
@@ -270,8 +292,9 @@ def _state_values(outcome: Outcome) -> dict[str, Any]:
     return values
 
 
-def _row_values(settings: SourceSettings, default_interval: float) -> dict[str, Any]:
-    return {
+def _row_values(settings: SourceSettings, default_interval: float, *, managed_by: str) -> dict[str, Any]:
+    """The source row of a definition; an admin source's ``enabled`` is the operator's, a config source's the file's."""
+    values = {
         "id": settings.id,
         "url": settings.url,
         "format": settings.format,
@@ -279,8 +302,26 @@ def _row_values(settings: SourceSettings, default_interval: float) -> dict[str, 
         "relay": settings.relay,
         "interval": int(settings.interval or default_interval),
         "defaults": settings.defaults.model_dump_json(),
-        "enabled": settings.enabled,
+        "managed_by": managed_by,
     }
+    if managed_by == "admin":
+        values.update(operator_enabled=settings.enabled, config_enabled=True)
+    else:
+        values["config_enabled"] = settings.enabled
+    return values
+
+
+def _operator_switch(operator_enabled: bool, config_enabled: bool | None, file_enabled: bool) -> bool:
+    """The operator's switch after a start read the file's ``enabled``: unchanged, but for one case.
+
+    ``config_enabled`` is NULL on a config source migration 0009 found
+    disabled without knowing by whom. A file that still disables it did
+    it, so the operator's switch goes on; else the operator did, and it
+    stays off (0009 says why).
+    """
+    if config_enabled is None and not file_enabled:
+        return True
+    return operator_enabled
 
 
 def _source(row) -> Source:
@@ -293,8 +334,9 @@ def _source(row) -> Source:
         relay=m["relay"],
         interval=float(m["interval"]),
         defaults=SourceDefaults.model_validate_json(m["defaults"] or "{}"),
-        enabled=m["enabled"],
         managed_by=m["managed_by"],
+        operator_enabled=m["operator_enabled"],
+        config_enabled=bool(m["config_enabled"]),  # NULL until a start reads the file (migration 0009): off
         etag=m["etag"],
         last_modified=m["last_modified"],
         cursor=m["cursor"],

@@ -172,7 +172,6 @@ def source(**state) -> Source:
         "relay": False,
         "interval": 3600,
         "defaults": SourceDefaults(),
-        "enabled": True,
         "managed_by": "config",
     }
     return Source(**{**base, **state})
@@ -207,7 +206,7 @@ def test_errors_in_plain_german(state, words):
 def test_health_states():
     assert health(source()).code == "never_fetched"
     assert health(source(last_attempt=T, last_success=T)).label == "in Ordnung"
-    assert health(source(enabled=False, consecutive_failures=3)).code == "disabled"
+    assert health(source(operator_enabled=False, consecutive_failures=3)).code == "disabled"
     held = health(source(last_attempt=T, on_hold="would delete 9 of 10 items"))
     assert held.code == "on_hold" and held.detail == "would delete 9 of 10 items"
     assert health(source(consecutive_failures=1, last_attempt=T, error="x")).label == "gestört seit 1 Abruf"

@@ -21,9 +21,10 @@ from kisync.config import SourceSettings
 from kisync.opml import NS, parse_opml
 from kisync.sources import Outcome, SourceRegistry, _state_values
 from kisync.store import db
+from kisync.store.leases import claim_due
 from kisync.store.merge import MergeContext
 from kisync.store.repository import Store
-from kisync.store.tables import SourceStateRow
+from kisync.store.tables import SourceRow, SourceStateRow
 from tests.factories import live
 
 WESEL = {"id": "ki_05170.wesel", "url": "https://www.kreis-wesel.de/ki/export.json", "format": "exchange", "centre": "ki-05170"}
@@ -254,14 +255,86 @@ def test_enabled_false_in_the_config_wins(operator, engine):
     operator.write_config([WESEL, KLEVE | {"enabled": False}])
     assert operator.listing()["kleve"].split()[1] == "off"
 
-    assert operator("sources", "enable", "kleve") == (0, "enabled kleve\n", "")
-    assert registry.get("kleve").enabled
-    assert operator.listing()["kleve"].split()[1] == "off"  # the next start reads the file again
+    stays_off = "enabled kleve, but it stays off: config.yaml says `enabled: false`\n"
+    assert operator("sources", "enable", "kleve") == (0, stays_off, "")
+    kleve = registry.get("kleve")
+    assert (kleve.enabled, kleve.disabled_by) == (False, ["config"])
+    assert operator.listing()["kleve"].split()[1] == "off"
+    assert [s.id for s in registry.select()] == ["ki_05170.wesel"]
+    assert operator("sync", "kleve") == (1, "", "kisync: source(s) disabled: kleve (enabled: false in config.yaml)\n")
+
+
+def test_the_file_set_back_to_true_enables_the_source_again_and_it_is_due(operator, engine):
+    registry = SourceRegistry(engine)
+    operator.write_config([WESEL, KLEVE])
+    assert operator.listing()["kleve"].split()[1] == "on"
+    operator.write_config([WESEL, KLEVE | {"enabled": False}])
+    assert operator.listing()["kleve"].split()[1] == "off"
+    registry.record("kleve", Outcome(attempted=NOW, ok=False, error="x", next_due=NOW + timedelta(days=1)))
+    registry.record("ki_05170.wesel", Outcome(attempted=NOW, ok=True, next_due=NOW + timedelta(days=1)))
+
+    operator.write_config([WESEL, KLEVE])  # the operator edits config.yaml and restarts
+
+    rows = operator.listing()
+    assert rows["kleve"].split()[:6] == ["kleve", "on", "feed", "ki-05154", "never", "due"]
+    kleve = registry.get("kleve")
+    assert (kleve.enabled, kleve.disabled_by, kleve.next_due) == (True, [], None)  # not after the old back-off
+    assert registry.get("ki_05170.wesel").next_due is not None  # a start alone makes nothing due
+    assert [s.id for s in registry.select(due_at=NOW)] == ["kleve"]
+
+
+def test_an_operators_disable_outlasts_restarts_and_edits_of_the_file(operator, engine):
+    registry = SourceRegistry(engine)
+    operator.write_config([WESEL, KLEVE])
+    assert operator("sources", "disable", "kleve") == (0, "disabled kleve\n", "")
+
+    for enabled in (True, False, True):  # restarts with the file saying true, then false, then true again
+        operator.write_config([WESEL, KLEVE | {"enabled": enabled}])
+        assert operator.listing()["kleve"].split()[1] == "off"
+    assert registry.get("kleve").disabled_by == ["operator"]
     assert [s.id for s in registry.select()] == ["ki_05170.wesel"]
 
-    # A source the operator disabled stays disabled when the file says nothing against it.
-    assert operator("sources", "disable", "ki_05170.wesel")[0] == 0
-    assert operator.listing()["ki_05170.wesel"].split()[1] == "off"
+    operator.write_config([WESEL, KLEVE | {"enabled": False}])
+    assert registry.get("kleve").disabled_by == ["operator"]  # read before the restart
+    assert operator.listing()["kleve"].split()[1] == "off"
+    assert registry.get("kleve").disabled_by == ["config", "operator"]
+    assert operator("sync", "kleve") == (
+        1, "", "kisync: source(s) disabled: kleve (enabled: false in config.yaml; kisync sources enable ID)\n"
+    )
+    operator.write_config([WESEL, KLEVE])
+    assert operator("sources", "enable", "kleve") == (0, "enabled kleve\n", "")
+    assert operator.listing()["kleve"].split()[1] == "on"
+
+
+def test_an_admin_source_the_file_takes_over_keeps_the_operators_switch(operator, engine):
+    registry = SourceRegistry(engine)
+    assert operator("sources", "add", "kleve", KLEVE["url"], "--centre", "ki-05154")[0] == 0
+    assert operator("sources", "disable", "kleve")[0] == 0
+
+    operator.write_config([WESEL, KLEVE])
+
+    assert operator.listing()["kleve"].split()[1] == "off"
+    kleve = registry.get("kleve")
+    assert (kleve.managed_by, kleve.disabled_by) == ("config", ["operator"])
+
+
+def test_what_is_fetched_is_what_is_shown(operator, engine):
+    """The worker's claim (SQL) and Source.enabled (Python) agree on every pair of switches, NULL included."""
+    source = SourceRow.__table__
+    switches = {"on": (True, True), "file-off": (True, False), "operator-off": (False, True), "both-off": (False, False),
+                "undecided": (False, None)}
+    operator.write_config([KLEVE | {"id": name} for name in switches])
+    operator.listing()
+    with engine.begin() as conn:
+        for name, (operator_enabled, config_enabled) in switches.items():
+            values = {"operator_enabled": operator_enabled, "config_enabled": config_enabled}
+            conn.execute(source.update().where(source.c.id == name).values(values))
+
+    shown = {s.id for s in SourceRegistry(engine).list() if s.enabled}
+    claimed = set(claim_due(engine, "test", NOW, timedelta(minutes=5), limit=10))
+
+    assert shown == claimed == {"on"}
+    assert {s.id for s in SourceRegistry(engine).select(due_at=NOW)} == {"on"}
 
 
 # -- OPML --------------------------------------------------------------------------------

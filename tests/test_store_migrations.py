@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -121,3 +122,85 @@ def test_0008_reads_the_full_text_vocabulary(store: Store, engine):
         terms = "SELECT DISTINCT term FROM item_fts_terms WHERE term >= 'e' AND term < 't' ORDER BY term"
         with engine.connect() as conn:
             assert conn.execute(sa.text(terms)).scalars().all() == ["elternabend", "ferienprogramm", "lesepaten", "sprachcafe"]
+
+
+def _source_rows(engine, switches: str) -> list[tuple]:
+    with engine.connect() as conn:
+        sql = f"SELECT id, url, format, centre_id, relay, interval, defaults, managed_by, {switches} FROM source ORDER BY id"
+        return [tuple(row) for row in conn.execute(sa.text(sql))]
+
+
+def _state_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text("SELECT * FROM source_state ORDER BY source_id"))]
+
+
+def test_0009_keeps_the_operators_and_the_files_switch_apart(engine):
+    """Where 0008 stored one ``enabled``, 0009 keeps two switches; the next start settles what only the file can tell."""
+    from alembic import command
+
+    from kisync.config import SourceSettings
+    from kisync.sources import Outcome, SourceRegistry
+    from kisync.store.db import _alembic_config
+
+    command.downgrade(_alembic_config(engine), "0008")
+    stored = {  # id: (managed_by, enabled as 0008 stored it)
+        "config-on": ("config", True),
+        "config-off-by-the-file": ("config", False),  # the file still says false
+        "config-off-by-whom": ("config", False),  # the file says true: an operator's disable (or a lost edit)
+        "admin-on": ("admin", True),
+        "admin-off": ("admin", False),
+    }
+    with engine.begin() as conn:
+        for source_id, (managed_by, enabled) in stored.items():
+            conn.execute(
+                sa.text("INSERT INTO source (id, url, format, centre_id, relay, interval, defaults, enabled, managed_by) "
+                        "VALUES (:id, :url, 'feed', 'ki-05154', false, 1800, '{}', :enabled, :managed_by)"),
+                {"id": source_id, "url": f"https://ki.example/{source_id}.rss", "enabled": enabled, "managed_by": managed_by},
+            )
+            conn.execute(sa.text("INSERT INTO source_state (source_id, consecutive_failures, seen, new, updated, deleted, "
+                                 "warnings, deletion_approved) VALUES (:id, 2, 7, 1, 0, 0, '[]', false)"), {"id": source_id})
+    definitions, state = _source_rows(engine, "enabled"), _state_rows(engine)
+
+    upgrade(engine)
+
+    assert current_revision(engine) == head_revision()
+    switches = {row[0]: tuple(row[-2:]) for row in _source_rows(engine, "operator_enabled, config_enabled")}
+    assert switches == {
+        "config-on": (True, True),
+        "config-off-by-the-file": (False, None),  # undecided until a start reads the file
+        "config-off-by-whom": (False, None),
+        "admin-on": (True, True),
+        "admin-off": (False, True),
+    }
+    assert [row[:-1] for row in _source_rows(engine, "operator_enabled")] == [row[:-1] for row in definitions]
+    assert _state_rows(engine) == state
+    registry = SourceRegistry(engine)
+    assert {s.id: s.enabled for s in registry.list()} == {i: enabled for i, (_, enabled) in stored.items()}
+
+    def start(by_the_file: bool) -> None:
+        config = {"config-on": True, "config-off-by-the-file": by_the_file, "config-off-by-whom": True}
+        registry.sync_config([SourceSettings(id=i, url=f"https://ki.example/{i}.rss", centre="ki-05154", enabled=on)
+                              for i, on in config.items()], 1800)
+
+    registry.record("config-off-by-the-file", Outcome(attempted=datetime.now(UTC), ok=False, error="x",
+                                                       next_due=datetime.now(UTC) + timedelta(days=1)))
+    start(by_the_file=False)
+    disabled_by = {s.id: s.disabled_by for s in registry.list()}
+    assert disabled_by == {"config-on": [], "config-off-by-the-file": ["config"], "config-off-by-whom": ["operator"],
+                           "admin-on": [], "admin-off": ["operator"]}
+    start(by_the_file=True)  # the edit the old code lost: the source is fetched again, at the next tick
+    again = registry.get("config-off-by-the-file")
+    assert (again.enabled, again.next_due) == (True, None)
+    assert not registry.get("config-off-by-whom").enabled
+
+    start(by_the_file=False)
+    definitions, state = _source_rows(engine, "operator_enabled"), _state_rows(engine)
+    command.downgrade(_alembic_config(engine), "0008")  # one switch again: on only when both were
+    assert [row[:-1] for row in _source_rows(engine, "enabled")] == [row[:-1] for row in definitions]
+    assert _state_rows(engine) == state
+    enabled = {row[0]: bool(row[-1]) for row in _source_rows(engine, "enabled")}
+    assert enabled == {"config-on": True, "config-off-by-the-file": False, "config-off-by-whom": False,
+                       "admin-on": True, "admin-off": False}
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()

@@ -90,8 +90,15 @@ async def test_sources_from_the_config_file_are_changed_there(admin, engine):
         error = await response.json()
         assert_error_shape(error, "conflict")
         assert "config.yaml" in error["error"]["message"]
-    # Enabling and disabling is kept in the store for config sources too.
-    assert (await admin.post("/api/v1/admin/sources/wesel/disable", headers=AUTH)).status == 200
+    # Enabling and disabling is kept in the store for config sources too, apart from the file's `enabled`.
+    disabled = await admin.post("/api/v1/admin/sources/wesel/disable", headers=AUTH)
+    assert disabled.status == 200
+    assert {k: (await disabled.json())[k] for k in ("enabled", "disabled_by")} == {"enabled": False, "disabled_by": ["operator"]}
+    SourceRegistry(engine).sync_config([configured.model_copy(update={"enabled": False})], 3600)
+    enabled = await admin.post("/api/v1/admin/sources/wesel/enable", headers=AUTH)
+    assert {k: (await enabled.json())[k] for k in ("enabled", "disabled_by")} == {"enabled": False, "disabled_by": ["config"]}
+    listed = {s["id"]: s for s in (await get_json(admin, "/api/v1/sources"))["data"]}
+    assert (listed["wesel"]["status"], listed["wesel"]["disabled_by"]) == ("disabled", ["config"])
 
 
 @pytest.mark.parametrize(

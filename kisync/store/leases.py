@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kisync.store.tables import SourceRow, SourceStateRow
+from kisync.store.tables import SOURCE_ENABLED, SourceRow, SourceStateRow
 
 _SOURCE = SourceRow.__table__
 _STATE = SourceStateRow.__table__
@@ -22,7 +22,7 @@ _STATE = SourceStateRow.__table__
 
 def _due(now: datetime):
     return sa.and_(
-        _SOURCE.c.enabled.is_(True),
+        SOURCE_ENABLED,
         sa.or_(_STATE.c.next_due.is_(None), _STATE.c.next_due <= now),
         sa.or_(_STATE.c.lease_until.is_(None), _STATE.c.lease_until < now),
     )

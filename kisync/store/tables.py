@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text, and_
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -61,9 +61,20 @@ class SourceRow(SQLModel, table=True):
     relay: bool = False
     interval: int = Field(default=3600, description="seconds between fetches")
     defaults: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    enabled: bool = True
+    # Two switches, kept apart so that each can be undone on its own; a source is
+    # fetched when both are on (SOURCE_ENABLED). The operator's: `kisync sources
+    # enable|disable`, the admin API, and an admin source's own `enabled`.
+    operator_enabled: bool = True
+    # The file's: `enabled` in config.yaml, taken on every start; always on for an
+    # admin source. NULL on the config sources migration 0009 found disabled, until
+    # the next start reads the file (see there).
+    config_enabled: bool | None = True
     # "config" for sources from config.yaml, "admin" for those added at run time.
     managed_by: str = Field(default="config", max_length=20)
+
+
+# Whether a source is fetched, in SQL: kisync.sources.Source.enabled. A NULL switch is off.
+SOURCE_ENABLED = and_(SourceRow.__table__.c.operator_enabled.is_(True), SourceRow.__table__.c.config_enabled.is_(True))
 
 
 class SourceStateRow(SQLModel, table=True):

@@ -191,6 +191,7 @@ def source_status(source: Source) -> SourceStatus:
         centre=source.centre,
         relay=source.relay,
         enabled=source.enabled,
+        disabled_by=source.disabled_by,
         managed_by=source.managed_by,
         interval=source.interval,
         status=status,

@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from kisync.metrics import FETCH_SECONDS, FETCHES, REGISTRY  # noqa: F401  (re-exported for the web side)
-from kisync.store.tables import SourceRow, SourceStateRow
+from kisync.store.tables import SOURCE_ENABLED, SourceRow, SourceStateRow
 from kisync.vocab import Kind
 from kisync.web import query as q
 from kisync.web.caching import read_counters
@@ -94,16 +94,16 @@ class StoreCollector(Collector):
         with self.engine.connect() as conn:
             by_kind = q.live_counts_by_kind(conn)
             tombstones = q.tombstone_count(conn)
-            enabled = sa.select(sa.func.count()).select_from(_SOURCE).where(_SOURCE.c.enabled.is_(True))
+            enabled = sa.select(sa.func.count()).select_from(_SOURCE).where(SOURCE_ENABLED)
             failing = (
                 sa.select(sa.func.count())
                 .select_from(_SOURCE.join(_STATE, _STATE.c.source_id == _SOURCE.c.id))
-                .where(_SOURCE.c.enabled.is_(True), _STATE.c.consecutive_failures > 0)
+                .where(SOURCE_ENABLED, _STATE.c.consecutive_failures > 0)
             )
             on_hold = (
                 sa.select(sa.func.count())
                 .select_from(_SOURCE.join(_STATE, _STATE.c.source_id == _SOURCE.c.id))
-                .where(_SOURCE.c.enabled.is_(True), _STATE.c.on_hold.is_not(None))
+                .where(SOURCE_ENABLED, _STATE.c.on_hold.is_not(None))
             )
             n_enabled = conn.execute(enabled).scalar_one()
             n_failing = conn.execute(failing).scalar_one()

@@ -60,7 +60,11 @@ class SourceStatus(_Out):
     format: str
     centre: str | None
     relay: bool
-    enabled: bool
+    enabled: bool = Field(description="Fetched: neither config.yaml nor an operator turned the source off.")
+    disabled_by: list[Literal["config", "operator"]] = Field(
+        description="Who turned the source off: `config` (`enabled: false` in config.yaml, which wins over an operator's "
+        "enable) and `operator` (`kisync sources disable` or the admin API); empty when it is enabled."
+    )
     managed_by: str = Field(description="`config` (config.yaml) or `admin` (added through the API or CLI).")
     interval: float = Field(description="Seconds between fetches.")
     status: Literal["ok", "failing", "on_hold", "disabled", "never_fetched"]

@@ -457,7 +457,11 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/api/v1/admin/sources/{id}/enable": {
             "parameters": _params("sourceId"),
-            "post": _admin("Enable a source", _responses(source, *errors, conditional=False), one)
+            "post": _admin(
+                "Enable a source (`enabled: false` in config.yaml still wins)",
+                _responses(source, *errors, conditional=False),
+                one,
+            )
         },
         "/api/v1/admin/sources/{id}/disable": {
             "parameters": _params("sourceId"),
