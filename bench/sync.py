@@ -193,8 +193,9 @@ def phase_kisync_serial(corpus: str, kind: str, db: str, profile: str | None = N
             batch = batch + syncer._sweep(source, doc, processed.sweep, now)[2]
             times["sweep"] += time.perf_counter() - started
         started = time.perf_counter()
-        # With the digests the parser computed, as the sync passes them (tombstones of the sweep get theirs here).
-        items += syncer.store.merge(batch, syncer._context(source, now), processed.digests).new
+        # With the digests and row parts the parser computed, as the sync passes them (tombstones of the sweep
+        # get theirs here).
+        items += syncer.store.merge(batch, syncer._context(source, now), processed.digests, processed.parts).new
         times["merge"] += time.perf_counter() - started
     if profiler is not None:
         profiler.stop()

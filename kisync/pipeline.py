@@ -7,9 +7,12 @@ Syncer can run it in worker processes (``kisync.parallel``) on every core
 while its event loop goes on fetching, or in a thread when
 ``sync.parse_processes`` is 0.
 
-What comes back is small on purpose: the normalized items, the warnings,
-the document's envelope without its raw entries, and the two facts about
-a snapshot's raw items that the sweep needs (``SweepFacts``).
+What comes back is what the merge needs, and no more: the normalized
+items with what the store derives from each (content hash, JSON, search
+text, facets: work taken off the store writer, which every merge passes
+through), the warnings, the document's envelope without its raw entries,
+and the two facts about a snapshot's raw items that the sweep needs
+(``SweepFacts``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from kisync.parse import parse_document
 from kisync.parse.document import Expected
 from kisync.parse.types import ParsedDocument
 from kisync.store.merge import incoming_digest
+from kisync.store.rows import RowParts, row_parts
 from kisync.vocab import FieldOfAction, Kind
 
 
@@ -64,6 +68,7 @@ class Processed:
     doc: ParsedDocument  # the envelope only: `entries` and `exchange_items` are emptied
     items: list[Item | Tombstone]
     digests: list[str]  # the merge's content hash of each item, computed here on a parser process's CPU
+    parts: list[RowParts]  # and what the store writes of each item besides (Store.merge)
     warnings: list[dict]
     sweep: SweepFacts | None  # exchange documents only
 
@@ -90,7 +95,8 @@ def process_page(job: PageJob) -> Processed:
         raise ParseError(f"no usable item among {len(doc.exchange_items or doc.entries)}: {first.message}")
     sweep = sweep_facts(doc) if doc.format == "exchange" else None
     envelope = dataclasses.replace(doc, entries=[], exchange_items=[], exchange_positions=[], warnings=[])
-    return Processed(envelope, batch.items, [incoming_digest(item) for item in batch.items], warnings, sweep)
+    digests = [incoming_digest(item) for item in batch.items]
+    return Processed(envelope, batch.items, digests, [row_parts(item) for item in batch.items], warnings, sweep)
 
 
 def sweep_facts(doc: ParsedDocument) -> SweepFacts:

@@ -25,7 +25,7 @@ from kisync.errors import FetchError, KisyncError, ParseError
 from kisync.fetch import Fetcher, FetchResult, user_agent
 from kisync.logs import safe_url
 from kisync.metrics import FETCH_SECONDS, FETCHES
-from kisync.model import Centre, Item, Tombstone
+from kisync.model import Centre, Tombstone
 from kisync.normalize.ids import ID_PREFIX as FEED_ID_PREFIX
 from kisync.parse.types import ParsedDocument
 from kisync.pipeline import PageJob, Processed, SweepFacts, process_page
@@ -33,7 +33,7 @@ from kisync.schedule import Bounds, next_due_after_failure, next_due_after_succe
 from kisync.sources import Outcome, Source, SourceRegistry
 from kisync.store.maintenance import tombstone_horizon
 from kisync.store.merge import MergeContext
-from kisync.store.repository import MergeResult, Store
+from kisync.store.repository import Batch, MergeResult, Store
 from kisync.store.sweep import plan_sweep
 from kisync.writer import Batched, Writer
 
@@ -296,10 +296,10 @@ class Syncer:
             if doc.complete and processed.sweep is not None and not doc.next_url and pages == 0:
                 hold, used, tombstones, why = await self._store_call(self._sweep, source, doc, processed.sweep, attempted)
                 on_hold, deletion_used = hold, deletion_used or used
-                items = items + tombstones  # their digests are the merge's to compute (None beyond the list)
+                items = items + tombstones  # their digests and parts are the merge's to compute (beyond the lists)
                 if why:
                     totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
-            merged = await self._merge((items, context, processed.digests))
+            merged = await self._merge((items, context, processed.digests, processed.parts))
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
             # (kisync's own /api/v1/snapshot carries a cursor, and refuses `since`). After a 410 the
@@ -378,7 +378,7 @@ class Syncer:
     def _record_one(self, record: tuple[str, Outcome]) -> None:
         self.registry.record(*record)
 
-    def _merge_one(self, batch: tuple[list[Item | Tombstone], MergeContext, Sequence[str | None] | None]) -> MergeResult:
+    def _merge_one(self, batch: Batch) -> MergeResult:
         return self.store.merge(*batch)
 
     async def _store_call(self, function: Callable, *args):

@@ -16,6 +16,7 @@ from kisync.model import version_key
 from kisync.store.db import create_engine, current_revision, head_revision, include_name, open_engine, upgrade
 from kisync.store.merge import MergeContext
 from kisync.store.repository import Store
+from kisync.store.rows import row_parts
 from tests.conftest import reset_store
 from tests.factories import T0, live, tombstone
 from tests.test_merge import expected_state, versions
@@ -153,6 +154,51 @@ def test_merge_many_is_the_merges_one_after_the_other(engine, items, batch_sizes
         together += store.merge_many(list(zip(batches, contexts, [None] * len(batches), strict=True))[first : first + group])
     assert state(store) == expected
     assert together == alone
+
+
+def _stored_rows(engine) -> tuple:
+    """Every item row (all columns), facet row and full-text row: what a merge wrote."""
+    with engine.connect() as conn:
+        items = conn.execute(sa.text("SELECT * FROM item ORDER BY id")).all()
+        facets = conn.execute(sa.text("SELECT * FROM item_facet ORDER BY 1, 2, 3, 4")).all()
+        sqlite = engine.dialect.name == "sqlite"
+        fts = conn.execute(sa.text("SELECT rowid, text FROM item_fts ORDER BY rowid")).all() if sqlite else []
+    return items, facets, fts
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(versions, st.lists(st.integers(1, 5), max_size=12))
+def test_row_parts_given_store_what_the_merge_would_compute(engine, items, batch_sizes):
+    """A sync hands the store row_parts computed on its parser processes: the rows are the same as without them."""
+    batches, start, sizes = [], 0, iter(batch_sizes)
+    while start < len(items):
+        size = next(sizes, 1)
+        batches.append(items[start : start + size])
+        start += size
+
+    reset_store(engine)
+    store = Store(engine)
+    for batch in batches:
+        store.merge(batch, RELAY)
+    expected = _stored_rows(engine)
+    reset_store(engine)
+    for batch in batches:
+        store.merge(batch, RELAY, None, [row_parts(item) for item in batch])
+    assert _stored_rows(engine) == expected
+
+
+def test_given_row_parts_are_written_only_for_items_stored_as_they_came(store: Store, engine):
+    ctx = MergeContext(node_centre="ki-05315", now=NOW, source_id="wesel", source_centre="ki-05170")
+    marked = row_parts(live())._replace(search_text="gegeben")
+    store.merge([live(minutes=1, title="Alt")], ctx, None, [marked])
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT search_text FROM item")).scalar() == "gegeben"  # taken as given
+    # Sloppy origin: the merge stamps `modified`, a new item; what was given for the old one does not fit it.
+    result = store.merge([live(minutes=1, title="Neu")], ctx, None, [marked])
+    assert [w.code for w in result.warnings] == ["modified_not_changed"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT search_text FROM item")).scalar() == row_parts(store.get(live().id)).search_text
+    assert store.get(live().id).modified == NOW and store.get(live().id).title == "Neu"
 
 
 def test_merge_many_stores_nothing_when_one_batch_fails(store: Store):

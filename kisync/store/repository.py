@@ -8,9 +8,7 @@ with bulk ``INSERT … ON CONFLICT`` statements (STYLE.md, convention 6).
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +22,7 @@ from kisync.model import AnyItem, Item, Tombstone
 from kisync.store.counts import add_counts, tally, tally_written
 from kisync.store.db import dialect_insert
 from kisync.store.merge import MergeContext, MergePlan, MergeWarning, Prepared, StoredVersion, merge_items
-from kisync.store.reports import report_key
+from kisync.store.rows import RowParts, row_parts
 from kisync.store.sweep import LiveItem
 from kisync.store.tables import CHANGE_SEQ, CounterRow, ItemFacetRow, ItemRow, ItemSourceRow
 
@@ -44,6 +42,13 @@ _FTS_DELETE = sa.text("DELETE FROM item_fts WHERE rowid IN (SELECT seq FROM item
 _CHUNK = 500
 
 
+# (items, context, digests, parts): one source's merge (``Store.merge``); parts may be left out.
+Batch = (
+    tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None]
+    | tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None, Sequence[RowParts | None] | None]
+)
+
+
 @dataclass
 class MergeResult:
     """What one merge did, for the source's state and the sync summary."""
@@ -61,11 +66,6 @@ class MergeResult:
     @property
     def changed(self) -> int:
         return self.new + self.updated + self.deleted
-
-
-def item_to_json(item: Item | Tombstone) -> str:
-    """The exchange-format JSON of an item, as stored and served."""
-    return item.model_dump_json(exclude_none=True, exclude_defaults=False)
 
 
 def item_from_json(data: str) -> Item | Tombstone:
@@ -118,14 +118,22 @@ class Store:
     # -- writing ---------------------------------------------------------------
 
     def merge(
-        self, items: Iterable[Item | Tombstone], ctx: MergeContext, digests: Sequence[str | None] | None = None
+        self,
+        items: Iterable[Item | Tombstone],
+        ctx: MergeContext,
+        digests: Sequence[str | None] | None = None,
+        parts: Sequence[RowParts | None] | None = None,
     ) -> MergeResult:
-        """Merge a batch of incoming versions in one transaction (``digests``: see ``merge_items``)."""
-        return self.merge_many([(items, ctx, digests)])[0]
+        """Merge a batch of incoming versions in one transaction.
 
-    def merge_many(
-        self, batches: Sequence[tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None]]
-    ) -> list[MergeResult]:
+        ``digests`` (see ``merge_items``) and ``parts`` (``row_parts`` of each
+        incoming item, None where not known), when given, were computed
+        beforehand where the CPU is cheaper: a sync's parser processes. An
+        item the merge changes (a stamped ``modified``) gets its parts anew.
+        """
+        return self.merge_many([(items, ctx, digests, parts)])[0]
+
+    def merge_many(self, batches: Sequence[Batch]) -> list[MergeResult]:
         """Merge several batches (of several sources) one after the other, in one transaction.
 
         Each batch is merged exactly as ``merge`` would merge it after the
@@ -136,17 +144,25 @@ class Store:
         """
         results = []
         with self.engine.begin() as conn:
-            for items, ctx, digests in batches:
-                results.append(self._merge(conn, list(items), ctx, digests))
+            for items, ctx, digests, *parts in batches:
+                results.append(self._merge(conn, list(items), ctx, digests, parts[0] if parts else None))
         return results
 
     def _merge(
-        self, conn: Connection, items: list[Item | Tombstone], ctx: MergeContext, digests: Sequence[str | None] | None
+        self,
+        conn: Connection,
+        items: list[Item | Tombstone],
+        ctx: MergeContext,
+        digests: Sequence[str | None] | None,
+        parts: Sequence[RowParts | None] | None,
     ) -> MergeResult:
         last_seq = self._lock_counter(conn)
         stored = self._stored_versions(conn, [i.id for i in items], ctx.source_id)
         plan = merge_items(stored, items, ctx, digests)
-        last_seq = self._write(conn, plan, ctx, last_seq, stored)
+        # By identity: the merge passes an item on as it came, or makes a new one when it changes it.
+        # `items` keeps every incoming item alive, so no new object can take one of their ids.
+        given = {id(item): p for item, p in zip(items, parts or (), strict=False) if p is not None}
+        last_seq = self._write(conn, plan, ctx, last_seq, stored, given)
         return MergeResult(
             seen=len(plan.seen),
             new=len(plan.inserts),
@@ -201,13 +217,18 @@ class Store:
         return stored
 
     def _write(
-        self, conn: Connection, plan: MergePlan, ctx: MergeContext, last_seq: int, stored: dict[str, StoredVersion]
+        self,
+        conn: Connection,
+        plan: MergePlan,
+        ctx: MergeContext,
+        last_seq: int,
+        stored: dict[str, StoredVersion],
+        given: dict[int, RowParts],
     ) -> int:
         changes = plan.changes
         if changes:
-            rows = []
-            for offset, prepared in enumerate(changes, start=1):
-                rows.append(_item_row(prepared, last_seq + offset))
+            parts = [given.get(id(prepared.item)) or row_parts(prepared.item) for prepared in changes]
+            rows = [_item_row(p, last_seq + offset, q) for offset, (p, q) in enumerate(zip(changes, parts, strict=True), start=1)]
             last_seq += len(changes)
             # Only ids already stored have rows to replace (and to take off the counts).
             replaced = [p.id for p in changes if p.id in stored]
@@ -217,7 +238,7 @@ class Store:
             # One statement, many parameter sets: compiled once and executed as a batch by
             # the driver, where a multi-row VALUES statement is rebuilt for every chunk.
             conn.execute(self._upsert_item, rows)
-            facets = self._index(conn, changes, rows)
+            facets = self._index(conn, changes, rows, parts)
             delta = tally_written(rows, facets)
             delta.subtract(before)
             add_counts(conn, delta)
@@ -238,7 +259,9 @@ class Store:
             if self.dialect == "sqlite":
                 conn.execute(_FTS_DELETE, {"ids": list(chunk)})
 
-    def _index(self, conn: Connection, changes: Sequence[Prepared], rows: Sequence[dict]) -> list[tuple]:
+    def _index(
+        self, conn: Connection, changes: Sequence[Prepared], rows: Sequence[dict], parts: Sequence[RowParts]
+    ) -> list[tuple]:
         """Write the facets (and, on SQLite, the FTS5 text) of the changed items; returns the facet rows.
 
         Straight to the driver's ``executemany``, with each item's ``modified``
@@ -246,11 +269,11 @@ class Store:
         parameter processing cost as much as the inserts themselves.
         """
         facets = []
-        for prepared in changes:
+        for prepared, item_parts in zip(changes, parts, strict=True):
             item = prepared.item
             if isinstance(item, Item):
                 modified = self._bind_modified(item.modified)
-                facets += [(facet, value, modified, item.id) for facet, value in sorted(set(facets_of(item)))]
+                facets += [(facet, value, modified, item.id) for facet, value in item_parts.facets]
         if facets:
             conn.exec_driver_sql(self._facet_insert, facets)
         if self.dialect == "sqlite":
@@ -338,7 +361,7 @@ class Store:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def _item_row(prepared: Prepared, seq: int) -> dict:
+def _item_row(prepared: Prepared, seq: int, parts: RowParts) -> dict:
     item = prepared.item
     live = isinstance(item, Item)
     return {
@@ -354,31 +377,10 @@ def _item_row(prepared: Prepared, seq: int) -> dict:
         "title": item.title if live else None,
         "language": item.language if live else None,
         "url": item.url if live else None,
-        "report_key": report_key(item.url) if live else None,
-        "data": item_to_json(item),
-        "search_text": search_text(item) if live else None,
+        "report_key": parts.report_key,
+        "data": parts.data,
+        "search_text": parts.search_text,
     }
-
-
-FACETS = ("field", "audience", "programme", "tag")
-
-
-def facets_of(item: Item) -> list[tuple[str, str]]:
-    """The (facet, value) pairs a feed can filter an item by."""
-    pairs = [("field", f.value) for f in item.fields_of_action]
-    pairs += [("audience", a) for a in item.audience]
-    pairs += [("programme", p) for p in item.programmes]
-    pairs += [("tag", t.lower()) for t in item.tags]
-    return pairs
-
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def search_text(item: Item) -> str:
-    """Title, summary and the text of the content, for full-text search."""
-    content = html.unescape(_TAG.sub(" ", item.content_html or ""))
-    return " ".join(" ".join(filter(None, [item.title, item.summary, content])).split())
 
 
 def utc_now() -> datetime:
