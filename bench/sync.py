@@ -59,6 +59,22 @@ DISTURBED = 0.25
 # -- phases (run in child processes) -------------------------------------------
 
 
+def calibrate(body: bytes, repeat: int = 10) -> float:
+    """CPU seconds of a fixed workload (feedparser reading one corpus body ``repeat`` times), timed before each phase.
+
+    On the shared 2-core virtual machine these numbers come from, the same
+    work took from 3.4 to 5.9 s of CPU within a minute, and about 15 % more
+    while the other core was busy too. Phases far apart in the run can be
+    compared only as far as their speeds agree: the report shows each one's.
+    """
+    import feedparser
+
+    started = time.process_time()
+    for _ in range(repeat):
+        feedparser.parse(body)
+    return time.process_time() - started
+
+
 async def phase_raw_fetch(urls: list[str], concurrency: int = KISYNC_CONCURRENCY) -> dict[str, Any]:
     """The network floor: every URL fetched with aiohttp (gzip accepted and inflated), then again conditionally."""
     import aiohttp
@@ -345,8 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     quiet = not args.no_wait
     results: dict[str, Any] = {}
 
+    calibration_body = next(p for p in sorted((corpus.root / "feeds").iterdir()) if p.suffix == ".xml").read_bytes()
+    speeds: dict[str, float] = {}
+
     def phase(name: str, target: str, *, repeatable: bool = True, **kwargs: Any):
         """Run a phase; a repeatable one disturbed by other processes is run again (``--retries``), the least disturbed counts."""
+        speeds[name] = calibrate(calibration_body)
         say(f"- {name} …")
         best = None
         for attempt in range(1 + (args.retries if repeatable else 0)):
@@ -394,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
     say()
     say(f"results ({args.sources} sources × {args.items} items = {args.sources * args.items} entries)")
 
+    first_speed = next(iter(speeds.values()))
+
+    def speed(name: str) -> str:
+        return f"{first_speed / speeds[name]:.2f}" if name in speeds else ""
+
     def row(name: str, seconds: float | None, detail: str = "") -> list[Any]:
         r = results.get(name)
         return [
@@ -403,19 +428,20 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.maxrss_mb:.0f}" if r else "-",
             f"{r.tree_peak_mb:.0f}" if r else "-",
             f"{r.foreign_cpu / max(r.wall, 1e-9):.0%}" if r else "-",
+            speed(name),
             detail,
         ]
 
     rows = [
         row("raw fetch", raw["cold"],
             f"aiohttp, {KISYNC_CONCURRENCY} at once, {raw['bytes'] / 1e6:.1f} MB, status {raw['cold_status']}"),
-        ["raw fetch (304)", fmt_s(raw["not_modified"]), "", "", "", "", f"status {raw['not_modified_status']}"],
+        ["raw fetch (304)", fmt_s(raw["not_modified"]), "", "", "", "", "", f"status {raw['not_modified_status']}"],
         row("parse floor", floor["floor_cpu"], f"serial feedparser.parse, defaults, {floor['xml_bodies']} RSS/Atom bodies"
             f" + json.loads of {floor['json_bodies']} JSON Feeds ({fmt_s(floor['json_loads_cpu'])}); CPU time "
             f"(wall {fmt_s(floor['floor_wall'])})"),
-        ["  feedparser lean", fmt_s(floor["feedparser_lean_cpu"]), "", "", "", "",
+        ["  feedparser lean", fmt_s(floor["feedparser_lean_cpu"]), "", "", "", "", "",
          f"sanitize_html=False, resolve_relative_uris=False; CPU time (wall {fmt_s(floor['feedparser_lean'])})"],
-        ["  nh3 (kisync)", fmt_s(floor["nh3_cpu"]), "", "", "", "",
+        ["  nh3 (kisync)", fmt_s(floor["nh3_cpu"]), "", "", "", "", "",
          f"kisync.normalize.html.sanitize_html on the same HTML; CPU time (wall {fmt_s(floor['nh3'])})"],
     ]
     for kind in ("feed", "exchange"):
@@ -436,10 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         if r["failed"]:
             detail += f"; {r['failed']} FAILED, e.g. {r['first_error']}"
         rows.append(row(name, r["time"], detail))
-    say(table(["phase", "time", "cpu", "maxrss MB", "tree MB", "foreign", "detail"], rows, align="lrrrrrl"))
+    say(table(["phase", "time", "cpu", "maxrss MB", "tree MB", "foreign", "speed", "detail"], rows, align="lrrrrrrl"))
     say("  cpu: user+system seconds of the phase's process and its children (cpu > time: more than one core used)")
     say("  maxrss: the phase process's own peak RSS (VmHWM); tree: sampled peak RSS of it and its children (process pools)")
     say("  foreign: CPU other processes on the machine used during the phase, as a share of one core")
+    say("  speed: the machine's speed just before the phase, against before the first phase (a fixed feedparser workload;")
+    say("         0.85: 15 % slower). Two phases' ratio carries the difference of their speeds as an error.")
+    lowest, highest = min(speeds.values()), max(speeds.values())
+    say(f"  the machine's speed varied by {highest / lowest - 1:.0%} over this run")
 
     kc, kw = results["kisync cold"]["time"], results["kisync warm"]["time"]
     kx = results["kisync exchange cold"]["time"]
