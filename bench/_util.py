@@ -185,6 +185,7 @@ class PhaseResult:
     wall: float  # seconds the child lived, imports included
     cpu: float  # user + system seconds of the child and the children it waited for
     foreign_cpu: float  # CPU seconds other processes on the machine used meanwhile (a share of one core)
+    calibration: float | None = None  # CPU seconds of run_phase's ``calibrate`` just before the phase
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -194,15 +195,18 @@ class PhaseResult:
 
 
 def run_phase(name: str, target: str, args: dict[str, Any], *, timeout: float = 3600, env: dict | None = None,
-              quiet: bool = False, quiet_machine: bool = True, max_wait: float = 300.0) -> PhaseResult:
+              quiet: bool = False, quiet_machine: bool = True, max_wait: float = 300.0,
+              calibrate: Callable[[], float] | None = None) -> PhaseResult:
     """Run ``module:function(**args)`` in a fresh interpreter and return what it returned, with its peak memory.
 
     A fresh interpreter per phase: no phase inherits another's imports,
     caches or heap, and ``ru_maxrss`` from ``wait4`` is that phase's alone.
-    With ``quiet_machine`` it first waits for other processes to calm down.
+    With ``quiet_machine`` it first waits for other processes to calm down;
+    ``calibrate`` is timed right before the phase starts (``PhaseResult.calibration``).
     """
     if quiet_machine:
         wait_quiet(max_wait)
+    calibration = calibrate() if calibrate is not None else None
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False, dir=OUT) as handle:
         result_path = handle.name
@@ -239,6 +243,7 @@ def run_phase(name: str, target: str, args: dict[str, Any], *, timeout: float = 
         wall=wall,
         cpu=rusage.ru_utime + rusage.ru_stime,
         foreign_cpu=foreign.seconds,
+        calibration=calibration,
     )
 
 
