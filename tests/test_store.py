@@ -201,6 +201,18 @@ def test_given_row_parts_are_written_only_for_items_stored_as_they_came(store: S
     assert store.get(live().id).modified == NOW and store.get(live().id).title == "Neu"
 
 
+def test_row_parts_of_an_item_with_served_fields_are_not_written(store: Store, engine):
+    """A peer's served view (``_also_reported_by``) is left out by the merge: parts computed with it do not fit."""
+    item = live()
+    served = type(item).model_validate(
+        {**item.model_dump(mode="json"), "_also_reported_by": [{"id": "urn:kisync:feed:0", "origin": "ki-05170"}]}
+    )
+    store.merge([served], RELAY, None, [row_parts(served)])
+    with engine.connect() as conn:
+        data = conn.execute(sa.text("SELECT data FROM item")).scalar()
+    assert "_also_reported_by" not in data and data == row_parts(item).data
+
+
 def test_merge_many_stores_nothing_when_one_batch_fails(store: Store):
     # Fails in the second batch's merge plan, after the first batch's rows were written.
     broken = live("https://example.org/p/broken").model_copy(update={"modified": None})

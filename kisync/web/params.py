@@ -203,7 +203,7 @@ def parse_filter(query: MultiMapping[str], *, time_range: bool) -> ItemFilter:
         kinds=_enum(query, "kind", [k.value for k in Kind]),
         audiences=tuple(_many(query, "audience")),
         programmes=tuple(_many(query, "programme")),
-        # Tags are stored lower case (kisync.store.repository.facets_of).
+        # Tags are stored lower case (kisync.store.rows.facets_of).
         tags=tuple(sorted({t.lower() for t in _many(query, "tag")})),
         langs=tuple(sorted({v.lower() for v in _pattern(query, "lang", _LANG, "a language tag (de, en, tr)")})),
         q=_q(query),
