@@ -149,6 +149,15 @@ async def test_trigger_a_sync(make_client, populated_store, engine, monkeypatch)
     assert triggered == ["oberhausen"]
     assert (await worker.post("/api/v1/admin/sources/oberhausen/sync")).status == 401
 
+    # A disabled source is refused, as `kisync sync ID` refuses it, and says who disabled it.
+    SourceRegistry(engine).set_enabled("oberhausen", False)
+    refused = await worker.post("/api/v1/admin/sources/oberhausen/sync", headers=AUTH)
+    assert refused.status == 409
+    error = await refused.json()
+    assert_error_shape(error, "conflict")
+    assert error["error"]["message"] == "source 'oberhausen' is disabled by an operator: enable it first"
+    assert triggered == ["oberhausen"]
+
 
 @pytest.mark.parametrize("runner_options", [RUNNER_OPTIONS, {}], ids=["kisync-access-log", "aiohttp-access-log"])
 async def test_the_token_never_reaches_a_log(make_client, populated_store, monkeypatch, caplog, runner_options):

@@ -142,7 +142,14 @@ async def disable_source(request: web.Request) -> web.Response:
 async def sync_source(request: web.Request) -> web.Response:
     ctx = require_admin(request)
     source_id = request.match_info["id"]
-    await _get(ctx, source_id)
+    source = await _get(ctx, source_id)
+    if not source.enabled:
+        # As `kisync sync ID` refuses it: a disabled source is fetched by nobody until it is enabled.
+        who = " and ".join({"config": "config.yaml (enabled: false)", "operator": "an operator"}[w] for w in source.disabled_by)
+        raise Conflict(
+            f"source {source_id!r} is disabled by {who}: enable it first",
+            details={"id": source_id, "disabled_by": source.disabled_by},
+        )
     trigger = request.app.get(TRIGGER_SYNC) or request.app.get("kisync.trigger_sync")  # type: ignore[call-overload]
     if trigger is None:
         raise ServiceUnavailable("no worker in this process: run `kisync run`, or sync with `kisync sync`")

@@ -470,10 +470,11 @@ def _admin_paths() -> dict[str, Any]:
         "/api/v1/admin/sources/{id}/sync": {
             "parameters": _params("sourceId"),
             "post": _admin(
-                "Sync a source now",
+                "Sync a source now (a disabled source is refused: 409)",
                 _responses(
                     _ok(JSON, _ref("SyncAccepted"), "Handed to the worker", cached=False),
                     *errors,
+                    "Conflict",
                     "Unavailable",
                     status="202",
                     conditional=False,
