@@ -101,7 +101,7 @@ def sources_table(sources: Sequence[Source]) -> str:
     rows = [
         [
             s.id,
-            "on" if s.enabled else "off",
+            "on" if s.enabled else "off:" + "+".join(s.disabled_by),  # who turned it off: config, operator
             s.format,
             s.centre or ("relay" if s.relay else ""),
             _ago(s.last_success, now),

@@ -139,7 +139,7 @@ def test_add_disable_enable_and_remove_an_admin_source(operator, engine):
     assert code == 2 and "scheme 'ftp' not supported" in err
 
     assert operator("sources", "disable", "kleve") == (0, "disabled kleve\n", "")
-    assert operator.listing()["kleve"].split()[1] == "off"
+    assert operator.listing()["kleve"].split()[1] == "off:operator"
     assert [s.id for s in registry.select()] == ["ki_05170.wesel"]
     assert operator("sync", "kleve") == (1, "", "kisync: source(s) disabled: kleve (kisync sources enable ID)\n")
 
@@ -253,13 +253,13 @@ def test_a_source_removed_from_the_config_leaves_the_registry_on_next_start_but_
 def test_enabled_false_in_the_config_wins(operator, engine):
     registry = SourceRegistry(engine)
     operator.write_config([WESEL, KLEVE | {"enabled": False}])
-    assert operator.listing()["kleve"].split()[1] == "off"
+    assert operator.listing()["kleve"].split()[1] == "off:config"
 
     stays_off = "enabled kleve, but it stays off: config.yaml says `enabled: false`\n"
     assert operator("sources", "enable", "kleve") == (0, stays_off, "")
     kleve = registry.get("kleve")
     assert (kleve.enabled, kleve.disabled_by) == (False, ["config"])
-    assert operator.listing()["kleve"].split()[1] == "off"
+    assert operator.listing()["kleve"].split()[1] == "off:config"
     assert [s.id for s in registry.select()] == ["ki_05170.wesel"]
     assert operator("sync", "kleve") == (1, "", "kisync: source(s) disabled: kleve (enabled: false in config.yaml)\n")
 
@@ -269,7 +269,7 @@ def test_the_file_set_back_to_true_enables_the_source_again_and_it_is_due(operat
     operator.write_config([WESEL, KLEVE])
     assert operator.listing()["kleve"].split()[1] == "on"
     operator.write_config([WESEL, KLEVE | {"enabled": False}])
-    assert operator.listing()["kleve"].split()[1] == "off"
+    assert operator.listing()["kleve"].split()[1] == "off:config"
     registry.record("kleve", Outcome(attempted=NOW, ok=False, error="x", next_due=NOW + timedelta(days=1)))
     registry.record("ki_05170.wesel", Outcome(attempted=NOW, ok=True, next_due=NOW + timedelta(days=1)))
 
@@ -290,13 +290,13 @@ def test_an_operators_disable_outlasts_restarts_and_edits_of_the_file(operator, 
 
     for enabled in (True, False, True):  # restarts with the file saying true, then false, then true again
         operator.write_config([WESEL, KLEVE | {"enabled": enabled}])
-        assert operator.listing()["kleve"].split()[1] == "off"
+        assert operator.listing()["kleve"].split()[1] == ("off:operator" if enabled else "off:config+operator")
     assert registry.get("kleve").disabled_by == ["operator"]
     assert [s.id for s in registry.select()] == ["ki_05170.wesel"]
 
     operator.write_config([WESEL, KLEVE | {"enabled": False}])
     assert registry.get("kleve").disabled_by == ["operator"]  # read before the restart
-    assert operator.listing()["kleve"].split()[1] == "off"
+    assert operator.listing()["kleve"].split()[1] == "off:config+operator"
     assert registry.get("kleve").disabled_by == ["config", "operator"]
     assert operator("sync", "kleve") == (
         1, "", "kisync: source(s) disabled: kleve (enabled: false in config.yaml; kisync sources enable ID)\n"
@@ -313,7 +313,7 @@ def test_an_admin_source_the_file_takes_over_keeps_the_operators_switch(operator
 
     operator.write_config([WESEL, KLEVE])
 
-    assert operator.listing()["kleve"].split()[1] == "off"
+    assert operator.listing()["kleve"].split()[1] == "off:operator"
     kleve = registry.get("kleve")
     assert (kleve.managed_by, kleve.disabled_by) == ("config", ["operator"])
 
