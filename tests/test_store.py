@@ -151,7 +151,7 @@ def test_merge_many_is_the_merges_one_after_the_other(engine, items, batch_sizes
     reset_store(engine)
     together = []
     for first in range(0, len(batches), group):
-        together += store.merge_many(list(zip(batches, contexts, [None] * len(batches), strict=True))[first : first + group])
+        together += store.merge_many([(b, c, None, None) for b, c in zip(batches, contexts, strict=True)][first : first + group])
     assert state(store) == expected
     assert together == alone
 
@@ -217,7 +217,7 @@ def test_merge_many_stores_nothing_when_one_batch_fails(store: Store):
     # Fails in the second batch's merge plan, after the first batch's rows were written.
     broken = live("https://example.org/p/broken").model_copy(update={"modified": None})
     with pytest.raises(TypeError):
-        store.merge_many([([live("https://example.org/p/1")], RELAY, None), ([broken], RELAY, None)])
+        store.merge_many([([live("https://example.org/p/1")], RELAY, None, None), ([broken], RELAY, None, None)])
     assert store.versions() == {} and store.last_seq() == 0
 
 

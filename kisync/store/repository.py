@@ -42,11 +42,8 @@ _FTS_DELETE = sa.text("DELETE FROM item_fts WHERE rowid IN (SELECT seq FROM item
 _CHUNK = 500
 
 
-# (items, context, digests, parts): one source's merge (``Store.merge``); parts may be left out.
-Batch = (
-    tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None]
-    | tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None, Sequence[RowParts | None] | None]
-)
+# (items, context, digests, parts): the arguments of one source's ``Store.merge``.
+Batch = tuple[Iterable[Item | Tombstone], MergeContext, Sequence[str | None] | None, Sequence[RowParts | None] | None]
 
 
 @dataclass
@@ -144,8 +141,8 @@ class Store:
         """
         results = []
         with self.engine.begin() as conn:
-            for items, ctx, digests, *parts in batches:
-                results.append(self._merge(conn, list(items), ctx, digests, parts[0] if parts else None))
+            for items, ctx, digests, parts in batches:
+                results.append(self._merge(conn, list(items), ctx, digests, parts))
         return results
 
     def _merge(
