@@ -44,7 +44,9 @@ log = logging.getLogger("kisync.sync")
 MAX_PAGES = 100
 
 # At most this many sources' merges share one commit (a larger group holds the write lock longer).
-MERGES_PER_COMMIT = 8
+MERGES_PER_COMMIT = 12
+# How long a merge waits for others being parsed to share its commit (Batched: a group commit).
+MERGE_LINGER = 0.2
 
 
 @dataclass
@@ -120,9 +122,13 @@ class Syncer:
         # A warm sync is hundreds of 304s in a second: one commit each would keep
         # the writer thread (and SQLite's lock) busy for longer than the fetching takes.
         self._record = Batched(self._writer, self._record_many, self._record_one)
-        # A cold sync parses faster than one thread can store: merges that queue up
-        # share a commit (fewer writes of the same index pages; Store.merge_many).
-        self._merge = Batched(self._writer, self.store.merge_many, self._merge_one, limit=MERGES_PER_COMMIT)
+        # A cold sync parses on every core while one thread stores: a merge waits briefly for
+        # the sources being parsed, and they share a commit (each commit writes the facet and
+        # full-text pages it touched; Store.merge_many).
+        self._merge = Batched(
+            self._writer, self.store.merge_many, self._merge_one, limit=MERGES_PER_COMMIT,
+            coming=lambda: self._flow().coming, linger=MERGE_LINGER,
+        )
 
     async def sync_sources(
         self, sources: Sequence[Source], progress: Callable[[SyncReport], None] | None = None
@@ -269,11 +275,16 @@ class Syncer:
             ticket.leave()
             return await self._ingest_pages(fetcher, source, result, attempted, fetched, resync)
 
+    @property
+    def ingest_slots(self) -> int:
+        """Sources parsed or merged at once: two groups of merges (one being written, the next filling up) and the parsers' work."""
+        return 2 * MERGES_PER_COMMIT + 2 * max(self.processes, 1) + 2
+
     def _flow(self) -> _Flow:
         """This event loop's bounds on fetched work (a Syncer may serve several ``asyncio.run``)."""
         loop = asyncio.get_running_loop()
         if self._flows is None or self._flows[0] is not loop:
-            self._flows = (loop, _Flow(2 * max(self.processes, 1) + 2, self.settings.fetch.concurrency))
+            self._flows = (loop, _Flow(self.ingest_slots, self.settings.fetch.concurrency))
         return self._flows[1]
 
     async def _ingest_pages(
@@ -288,17 +299,27 @@ class Syncer:
             context = self._context(source, attempted)
         on_hold, deletion_used, cursor = None, False, None
         page, pages = result, 0
+        flow = self._flow()
         while True:
-            processed = await self.process(source, page)
-            doc, items = processed.doc, processed.items
-            totals.warnings += processed.warnings
-            # A paged snapshot is only complete with all its pages: sweep single documents only.
-            if doc.complete and processed.sweep is not None and not doc.next_url and pages == 0:
-                hold, used, tombstones, why = await self._store_call(self._sweep, source, doc, processed.sweep, attempted)
-                on_hold, deletion_used = hold, deletion_used or used
-                items = items + tombstones  # their digests and parts are the merge's to compute (beyond the lists)
-                if why:
-                    totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
+            flow.coming += 1  # a merge on its way: the queued ones may wait for it (Batched)
+            try:
+                processed = await self.process(source, page)
+                doc, items = processed.doc, processed.items
+                totals.warnings += processed.warnings
+                # A paged snapshot is only complete with all its pages: sweep single documents only.
+                if doc.complete and processed.sweep is not None and not doc.next_url and pages == 0:
+                    hold, used, tombstones, why = await self._store_call(
+                        self._sweep, source, doc, processed.sweep, attempted
+                    )
+                    on_hold, deletion_used = hold, deletion_used or used
+                    items = items + tombstones  # their digests and parts are the merge's to compute (beyond the lists)
+                    if why:
+                        totals.warnings.append({"where": "document", "code": "not_swept", "message": why})
+            except BaseException:
+                flow.coming -= 1
+                self._merge.consider()  # the merges waiting for this one need not
+                raise
+            flow.coming -= 1
             merged = await self._merge((items, context, processed.digests, processed.parts))
             totals.add(merged)
             # Only a changes feed is continued from its cursor; a snapshot is read whole every time
@@ -454,6 +475,9 @@ class _Flow:
     def __init__(self, slots: int, concurrency: int) -> None:
         self.ingest = asyncio.Semaphore(slots)
         self._admission = asyncio.Semaphore(slots + concurrency)
+        # Sources past their fetch whose merge is on its way (parsing, or sweeping): the merges
+        # queued before them wait for them to share a commit.
+        self.coming = 0
 
     async def admit(self) -> _Ticket:
         await self._admission.acquire()

@@ -42,6 +42,17 @@ class Batched(Generic[P, R]):
     ``together(payloads)`` does them all in one transaction and returns one
     result per payload; ``alone(payload)`` does one. At most ``limit`` go
     into one call; the rest follow in the next.
+
+    With ``coming`` (how many more writes of this kind are on their way,
+    read on the event loop) and ``linger``, it is a group commit: while
+    others are coming and fewer than ``limit`` wait, the first one waits
+    for them, up to ``linger`` seconds. A cold sync parses on every core
+    while one thread stores; without waiting, that thread took the
+    sources one at a time, and each commit wrote most of the same
+    facet and full-text pages again (issue #7). With nothing coming,
+    nothing waits: a single source, or the pages of one, go at once.
+    The waiting happens on the event loop, never on the writer thread,
+    so the writes of another kind go on meanwhile.
     """
 
     def __init__(
@@ -50,28 +61,80 @@ class Batched(Generic[P, R]):
         together: Callable[[Sequence[P]], Sequence[R]],
         alone: Callable[[P], R],
         limit: int = 1000,
+        *,
+        coming: Callable[[], int] | None = None,
+        linger: float = 0.0,
     ) -> None:
         self._writer = writer
         self._together = together
         self._alone = alone
         self._limit = limit
+        self._coming = coming
+        self._linger = linger
         self._queue: list[tuple[P, asyncio.Future[R]]] = []
         self._lock = threading.Lock()
+        # A flush is submitted to the writer and has not finished: it, or what it leaves behind, takes the queue.
+        self._flushing = False
+        self._oldest = 0.0  # loop time when the oldest payload in the queue came
+        self._timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, payload: P) -> R:
-        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[R] = loop.create_future()
         with self._lock:
+            if not self._queue:
+                self._oldest = loop.time()
             self._queue.append((payload, done))
-            first = len(self._queue) == 1
-        if first:  # otherwise a flush is queued already and takes this one too
-            self._writer.submit(self._flush)
+        self.consider()
         return await done
+
+    def consider(self) -> None:
+        """Submit a flush if the queue should go now, or make sure it is looked at again when it should.
+
+        On the event loop: ``Batched`` calls it when a payload comes and when
+        a flush is done; a caller whose coming write is no longer coming
+        (it failed before it was queued) may call it too.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._flushing or not self._queue:
+                return
+            waited = loop.time() - self._oldest
+            if (
+                self._coming is not None
+                and self._linger > 0
+                and len(self._queue) < self._limit
+                and waited < self._linger
+                and self._coming() > 0
+            ):
+                if self._timer is None:
+                    self._timer = loop.call_later(self._linger - waited, self._timer_done)
+                return
+            self._flushing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._writer.submit(self._flush)
+
+    def _timer_done(self) -> None:
+        self._timer = None
+        self.consider()
 
     def _flush(self) -> None:
         with self._lock:
             batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
             if self._queue:
-                self._writer.submit(self._flush)
+                self._oldest = float("-inf")  # they waited behind this flush: the next goes at once
+        try:
+            self._run(batch)
+        finally:
+            with self._lock:
+                self._flushing = False
+                left = self._queue[0][1] if self._queue else None
+            if left is not None:
+                left.get_loop().call_soon_threadsafe(self.consider)
+
+    def _run(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
         if not batch:
             return
         outcomes: list[tuple[Any, BaseException | None]]

@@ -888,8 +888,10 @@ async def test_fetched_bodies_wait_in_bounded_numbers_and_304s_never_wait(aiohtt
     """While parsing lags, new fetches wait: a cold sync does not hold every body at once; a 304 holds none."""
     server = await aiohttp_server(make_app())
     sources = [{"id": f"rss-{n:02d}", "url": url(server, f"/oberhausen.rss?n={n}"), "format": "feed",
-                "centre": "ki-05119"} for n in range(24)]
+                "centre": "ki-05119"} for n in range(80)]
     node = Node(engine, sources, sync={"parse_processes": 0}, concurrency=2, per_host_concurrency=2)
+    slots = node.syncer.ingest_slots
+    assert 2 + 2 * slots < len(sources)
     ingest, release = node.syncer._ingest_pages, asyncio.Event()
 
     async def slow_ingest(*args, **kwargs):
@@ -900,12 +902,46 @@ async def test_fetched_bodies_wait_in_bounded_numbers_and_304s_never_wait(aiohtt
     requests = server.app[STATE].requests
     first = asyncio.ensure_future(node.sync())
     await asyncio.sleep(0.5)
-    slots = 2 * 1 + 2  # ingest slots with parsing in a thread, all taken; then fetch.concurrency + slots admitted
+    # The ingest slots all taken; then fetch.concurrency + slots admitted.
     assert len(requests) == slots + (2 + slots)
     release.clear()
     release.set()
-    assert all(r.ok for r in (await first).values()) and len(requests) == 24
+    assert all(r.ok for r in (await first).values()) and len(requests) == 80
 
     release.clear()  # ingest blocked again: only a source with a body would notice
     second = await asyncio.wait_for(node.sync(), 10)
     assert all(r.not_modified for r in second.values())
+
+
+
+async def test_a_merge_waits_for_the_sources_being_parsed_and_they_share_a_commit(aiohttp_server, engine, monkeypatch):
+    """A group commit: the first source parsed waits for the two still being parsed; one transaction for all three."""
+    monkeypatch.setattr(kisync.sync, "MERGE_LINGER", 60)  # the wait ends when they are queued, not by time
+    server = await aiohttp_server(make_app())
+    sources = [{"id": f"rss-{n}", "url": url(server, f"/oberhausen.rss?n={n}"), "format": "feed",
+                "centre": "ki-05119"} for n in range(3)]
+    node = Node(engine, sources, sync={"parse_processes": 0})
+    groups: list[list[str]] = []
+    merge_many = node.syncer.store.merge_many
+
+    def recorded(batches):
+        groups.append(sorted(context.source_id for _, context, _, _ in batches))
+        return merge_many(batches)
+
+    node.syncer._merge._together = recorded
+    process, parsing, later = node.syncer.process, asyncio.Event(), asyncio.Event()
+
+    async def slow_for_two(source, page):
+        if source.id != "rss-0":
+            parsing.set()
+            await later.wait()
+        return await process(source, page)
+
+    node.syncer.process = slow_for_two
+    syncing = asyncio.ensure_future(node.sync())
+    await parsing.wait()
+    await asyncio.sleep(0.2)  # rss-0 parsed and queued by now
+    assert groups == []
+    later.set()
+    assert all(r.ok for r in (await syncing).values())
+    assert groups == [["rss-0", "rss-1", "rss-2"]]

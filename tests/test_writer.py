@@ -83,3 +83,71 @@ async def test_a_result_that_does_not_fit_fails_every_caller_and_writes_nothing_
     results = await queued_behind_a_busy_writer(batched, writer, [1, 2])
     assert all(isinstance(r, RuntimeError) and str(r) == "1 results for 2 writes" for r in results)
     assert recorder.calls == [("together", [1, 2])]
+
+
+# -- a group commit: waiting for the writes that are on their way --------------
+
+
+async def test_with_writes_coming_the_first_waits_for_them_and_they_share_a_call():
+    writer, recorder = Writer(), Recorder()
+    coming = [2]
+    batched = Batched(writer, recorder.together, recorder.alone, limit=3, coming=lambda: coming[0], linger=10)
+    first = asyncio.ensure_future(batched(1))
+    await asyncio.sleep(0.05)
+    assert recorder.calls == []  # the writer is idle, and still the first waits: two more are coming
+    coming[0] = 1
+    second = asyncio.ensure_future(batched(2))
+    await asyncio.sleep(0.05)
+    assert recorder.calls == []
+    coming[0] = 0
+    assert await asyncio.gather(first, second, batched(3)) == [2, 4, 6]  # the limit is reached: at once
+    assert recorder.calls == [("together", [1, 2, 3])]
+
+
+async def test_when_nothing_more_is_coming_the_queue_goes_at_once():
+    writer, recorder = Writer(), Recorder()
+    coming = [1]
+    batched = Batched(writer, recorder.together, recorder.alone, limit=10, coming=lambda: coming[0], linger=10)
+    first = asyncio.ensure_future(batched(1))
+    await asyncio.sleep(0.05)
+    coming[0] = 0  # the coming write failed before it was queued: its caller says so
+    batched.consider()
+    assert await asyncio.wait_for(first, 2) == 2
+    coming[0] = 0
+    assert await asyncio.wait_for(batched(5), 2) == 10  # nothing coming: no wait at all
+    assert recorder.calls == [("together", [1]), ("together", [5])]
+
+
+async def test_the_wait_is_bounded_by_linger():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone, limit=10, coming=lambda: 5, linger=0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await asyncio.wait_for(batched(1), 5) == 2
+    assert 0.3 <= loop.time() - started < 2
+    assert recorder.calls == [("together", [1])]
+
+
+async def test_waiting_happens_on_the_loop_and_other_writes_go_on_meanwhile():
+    writer, merges, records = Writer(), Recorder(), Recorder()
+    lingering = Batched(writer, merges.together, merges.alone, limit=10, coming=lambda: 1, linger=10)
+    other = Batched(writer, records.together, records.alone)
+    waiting = asyncio.ensure_future(lingering(1))
+    await asyncio.sleep(0.05)
+    assert await asyncio.wait_for(other(7), 2) == 14  # the writer thread is not held by the wait
+    assert await asyncio.wait_for(writer.call(lambda: "free"), 2) == "free"
+    assert not waiting.done()
+    waiting.cancel()
+
+
+async def test_what_is_left_over_beyond_the_limit_follows_without_waiting():
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone, limit=2, coming=lambda: 1, linger=10)
+    busy = threading.Event()
+    writer.submit(lambda: busy.wait(10))
+    calls = [asyncio.ensure_future(batched(p)) for p in [1, 2, 3]]
+    await asyncio.sleep(0.05)
+    busy.set()
+    # [1, 2] reach the limit; 3 waited behind that flush, and goes next though more are "coming".
+    assert await asyncio.wait_for(asyncio.gather(*calls), 2) == [2, 4, 6]
+    assert recorder.calls == [("together", [1, 2]), ("together", [3])]
