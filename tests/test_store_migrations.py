@@ -11,7 +11,7 @@ from kisync.store.db import current_revision, head_revision, upgrade
 from kisync.store.repository import Store
 from kisync.web import query as q
 from kisync.web.params import ItemFilter
-from tests.test_web_query import fill
+from tests.test_web_query import RELAY, fill
 
 
 def facet_rows(engine) -> list[tuple]:
@@ -98,10 +98,40 @@ def test_0007_keys_facets_in_feed_order_and_keeps_every_row(store: Store, engine
         else:
             key = sa.inspect(conn).get_pk_constraint("item_facet")["constrained_columns"]
             assert key == ["facet", "value", "modified", "item_id"]
-        # The cascade from item survives the rebuild.
-        conn.execute(sa.text("DELETE FROM item WHERE id = :id"), {"id": before[0].item_id})
-        assert conn.execute(sa.text("SELECT count(*) FROM item_facet WHERE item_id = :id"),
-                            {"id": before[0].item_id}).scalar() == 0
+
+
+def test_0010_finds_facet_rows_by_seq_and_keeps_every_row(store: Store, engine):
+    from alembic import command
+
+    from kisync.store.db import _alembic_config
+
+    fill(store, random.Random(11))
+    flt = ItemFilter(fields=("schule",), programmes=("griffbereit", "kim"))
+    before, newest = facet_rows(engine), _newest(engine, flt)
+    command.downgrade(_alembic_config(engine), "0009")
+    assert facet_rows(engine) == before and _newest(engine, flt) == newest
+    with engine.connect() as conn:
+        assert [fk["referred_table"] for fk in sa.inspect(conn).get_foreign_keys("item_facet")] == ["item"]
+    upgrade(engine)
+    assert facet_rows(engine) == before and len(before) > 50 and len(newest) == 10
+    assert _newest(engine, flt) == newest
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        assert inspector.get_foreign_keys("item_facet") == []
+        assert {i["name"]: i["column_names"] for i in inspector.get_indexes("item_facet")} == {
+            "ix_item_facet_seq": ["item_seq"]
+        }
+        wrong = "SELECT count(*) FROM item_facet f JOIN item i ON i.id = f.item_id WHERE f.item_seq <> i.seq"
+        assert conn.execute(sa.text(wrong)).scalar() == 0
+    # A newer version of an item replaces its rows, found by the old seq.
+    changed = before[0].item_id
+    stored = store.get(changed)
+    newer = stored.model_copy(update={"modified": stored.modified + timedelta(hours=1), "title": "Neu"})
+    store.merge([newer], RELAY)
+    with engine.connect() as conn:
+        seqs = conn.execute(sa.text("SELECT DISTINCT item_seq FROM item_facet WHERE item_id = :id"), {"id": changed}).all()
+        seq = conn.execute(sa.text("SELECT seq FROM item WHERE id = :id"), {"id": changed}).scalar()
+    assert seqs == [(seq,)]
 
 
 def _newest(engine, flt: ItemFilter) -> list[str]:

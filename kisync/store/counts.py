@@ -52,7 +52,8 @@ def tally(conn: Connection, ids: Sequence[str]) -> Tally:
             else:
                 counts[(KIND, kind)] += n
                 counts[(ORIGIN, origin)] += n
-        for facet, value, n in conn.execute(by_facet.where(_FACET.c.item_id.in_(chunk))):
+        seqs = sa.select(_ITEM.c.seq).where(_ITEM.c.id.in_(chunk)).scalar_subquery()
+        for facet, value, n in conn.execute(by_facet.where(_FACET.c.item_seq.in_(seqs))):
             counts[(facet, value)] += n
     return counts
 

@@ -36,6 +36,10 @@ _FTS_INSERT = "INSERT INTO item_fts (rowid, text) VALUES (?, ?)"
 _FTS_DELETE = sa.text("DELETE FROM item_fts WHERE rowid IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
     sa.bindparam("ids", expanding=True)
 )
+# An item's facet rows, by the seq its stored row carries (migration 0010).
+_FACET_DELETE = sa.text("DELETE FROM item_facet WHERE item_seq IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
+    sa.bindparam("ids", expanding=True)
+)
 
 # Bound parameters per statement stay well below SQLite's limit (32766)
 # and keep PostgreSQL statements a sensible size.
@@ -84,7 +88,9 @@ class Store:
         # item_facet rows go to the driver as they are (_index): the column order, and
         # the store's form of a datetime for this backend.
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._facet_insert = f"INSERT INTO item_facet (facet, value, modified, item_id) VALUES ({', '.join([mark] * 4)})"
+        self._facet_insert = (
+            f"INSERT INTO item_facet (facet, value, modified, item_id, item_seq) VALUES ({', '.join([mark] * 5)})"
+        )
         modified = _FACET.c.modified.type.dialect_impl(engine.dialect)
         self._bind_modified = modified.bind_processor(engine.dialect) or (lambda value: value)
 
@@ -249,10 +255,10 @@ class Store:
     def _unindex(self, conn: Connection, ids: Sequence[str]) -> None:
         """Drop the facet rows (and, on SQLite, the FTS rows) of the stored versions of ``ids``.
 
-        Before the item upsert: the FTS rows are found by the seq the stored item rows still carry.
+        Before the item upsert: both are found by the seq the stored item rows still carry.
         """
         for chunk in _chunks(ids):
-            conn.execute(_FACET.delete().where(_FACET.c.item_id.in_(chunk)))
+            conn.execute(_FACET_DELETE, {"ids": list(chunk)})
             if self.dialect == "sqlite":
                 conn.execute(_FTS_DELETE, {"ids": list(chunk)})
 
@@ -266,11 +272,11 @@ class Store:
         parameter processing cost as much as the inserts themselves.
         """
         facets = []
-        for prepared, item_parts in zip(changes, parts, strict=True):
+        for prepared, item_parts, row in zip(changes, parts, rows, strict=True):
             item = prepared.item
             if isinstance(item, Item):
-                modified = self._bind_modified(item.modified)
-                facets += [(facet, value, modified, item.id) for facet, value in item_parts.facets]
+                modified, seq = self._bind_modified(item.modified), row["seq"]
+                facets += [(facet, value, modified, item.id, seq) for facet, value in item_parts.facets]
         if facets:
             conn.exec_driver_sql(self._facet_insert, facets)
         if self.dialect == "sqlite":

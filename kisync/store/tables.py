@@ -151,21 +151,23 @@ class ItemFacetRow(SQLModel, table=True):
     others (the store rewrites an item's rows with every version, which
     keeps the copy current). On SQLite the table is clustered by that key
     (``WITHOUT ROWID``): each row is written to two b-trees, not four
-    (migration 0007).
+    (migration 0007). ``item_seq`` is the seq of the item version the row
+    belongs to: the store finds an item's rows by it (its index only grows
+    at its end), and writes and removes them itself, with the item, so no
+    foreign key checks them (migration 0010).
     """
 
     __tablename__ = "item_facet"
     __table_args__ = (
-        Index("ix_item_facet_item", "item_id"),
+        Index("ix_item_facet_seq", "item_seq"),
         {"sqlite_with_rowid": False},
     )
 
     facet: str = Field(primary_key=True, max_length=20)
     value: str = Field(primary_key=True, max_length=100)
     modified: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
-    item_id: str = Field(
-        sa_column=Column(String(2048), ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
-    )
+    item_id: str = Field(sa_column=Column(String(2048), primary_key=True))
+    item_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ItemSourceRow(SQLModel, table=True):
