@@ -44,7 +44,7 @@ log = logging.getLogger("kisync.sync")
 MAX_PAGES = 100
 
 # At most this many sources' merges share one commit (a larger group holds the write lock longer).
-MERGES_PER_COMMIT = 12
+MERGES_PER_COMMIT = 8
 # How long a merge waits for others being parsed to share its commit (Batched: a group commit).
 MERGE_LINGER = 0.2
 
