@@ -283,6 +283,20 @@ def phase_kisync(urls: list[str], centres: list[str], db: str, fresh: bool, kind
     registry.sync_config(settings.sources, settings.sync.default_interval)
     selected = registry.select()
     syncer = Syncer(settings, engine)
+    # The store writer's commits and busy time (Store.merge_many is one transaction): how well
+    # merges share commits (kisync.writer.Batched), and how much of the sync the writer was busy.
+    commits: list[float] = []
+    merge_many = syncer.store.merge_many
+
+    def timed_merge_many(batches):
+        began = time.perf_counter()
+        try:
+            return merge_many(batches)
+        finally:
+            commits.append(time.perf_counter() - began)
+
+    syncer.store.merge_many = timed_merge_many
+    syncer._merge._together = timed_merge_many
 
     started = time.perf_counter()
     reports = asyncio.run(syncer.sync_sources(selected))
@@ -303,6 +317,8 @@ def phase_kisync(urls: list[str], centres: list[str], db: str, fresh: bool, kind
         "warnings": sum(r.warnings for r in reports),
         "stored": Store(engine).counts()["live"],
         "parse_processes": syncer.processes,
+        "commits": len(commits),
+        "writer_busy": sum(commits),
     }
 
 
@@ -461,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         r = results[name]
         detail = f"{r['ok']}/{r['sources']} ok, {r['not_modified']} not modified, {r['new']} new, {r['updated']} updated, " \
                  f"{r['stored']} stored; {r.get('parse_processes', '?')} parser processes"
+        if r.get("commits"):
+            detail += f"; {r['commits']} merge commit{'s' if r['commits'] != 1 else ''}, writer busy {fmt_s(r['writer_busy'])}"
         if r["failed"]:
             detail += f"; {r['failed']} FAILED, e.g. {r['first_error']}"
         rows.append(row(name, r["time"], detail))
