@@ -12,6 +12,7 @@ its own, so one source's failure stays its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -76,7 +77,9 @@ class Batched(Generic[P, R]):
         # A flush is submitted to the writer and has not finished: it, or what it leaves behind, takes the queue.
         self._flushing = False
         self._oldest = 0.0  # loop time when the oldest payload in the queue came
-        self._timer: asyncio.TimerHandle | None = None
+        # The call of ``consider`` a waiting queue is due for, and the loop it is on (a Syncer may serve
+        # several ``asyncio.run``: a timer of a loop that ended never fires).
+        self._timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
     async def __call__(self, payload: P) -> R:
         loop = asyncio.get_running_loop()
@@ -107,13 +110,13 @@ class Batched(Generic[P, R]):
                 and waited < self._linger
                 and self._coming() > 0
             ):
-                if self._timer is None:
-                    self._timer = loop.call_later(self._linger - waited, self._timer_done)
+                if self._timer is None or self._timer[0] is not loop:
+                    self._timer = (loop, loop.call_later(self._linger - waited, self._timer_done))
                 return
             self._flushing = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer[1].cancel()
         self._writer.submit(self._flush)
 
     def _timer_done(self) -> None:
@@ -130,9 +133,10 @@ class Batched(Generic[P, R]):
         finally:
             with self._lock:
                 self._flushing = False
-                left = self._queue[0][1] if self._queue else None
+                left = self._queue[-1][1] if self._queue else None  # the latest: its loop the likeliest alive
             if left is not None:
-                left.get_loop().call_soon_threadsafe(self.consider)
+                with contextlib.suppress(RuntimeError):  # see _run: the loop of the next waiting may have ended
+                    left.get_loop().call_soon_threadsafe(self.consider)
 
     def _run(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
         if not batch:
@@ -154,7 +158,10 @@ class Batched(Generic[P, R]):
                 error = RuntimeError(f"{len(outcomes)} results for {len(batch)} writes")
                 outcomes = [(None, error)] * len(batch)
         for (_, done), (result, error) in zip(batch, outcomes, strict=True):
-            done.get_loop().call_soon_threadsafe(_settle, done, result, error)
+            try:
+                done.get_loop().call_soon_threadsafe(_settle, done, result, error)
+            except RuntimeError:  # its event loop has ended (a sync cancelled while it waited): nobody awaits it
+                continue
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -151,3 +151,22 @@ async def test_what_is_left_over_beyond_the_limit_follows_without_waiting():
     # [1, 2] reach the limit; 3 waited behind that flush, and goes next though more are "coming".
     assert await asyncio.wait_for(asyncio.gather(*calls), 2) == [2, 4, 6]
     assert recorder.calls == [("together", [1, 2]), ("together", [3])]
+
+
+def test_a_wait_left_by_an_ended_event_loop_does_not_hold_the_next_one():
+    """A sync cancelled while a merge waited: the next ``asyncio.run`` on the same syncer is not stuck behind it."""
+    writer, recorder = Writer(), Recorder()
+    batched = Batched(writer, recorder.together, recorder.alone, limit=10, coming=lambda: 1, linger=0.5)
+
+    async def abandon():
+        waiting = asyncio.ensure_future(batched(1))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+
+    asyncio.run(abandon())  # the loop ends while the queue waits for its timer
+
+    async def next_sync():
+        return await asyncio.wait_for(batched(2), 5)
+
+    assert asyncio.run(next_sync()) == 4
+    assert recorder.calls == [("together", [1, 2])]
