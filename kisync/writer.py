@@ -12,7 +12,6 @@ its own, so one source's failure stays its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -104,8 +103,7 @@ class Batched(Generic[P, R]):
                 return
             waited = loop.time() - self._oldest
             if (
-                self._coming is not None
-                and self._linger > 0
+                self._lingers()
                 and len(self._queue) < self._limit
                 and waited < self._linger
                 and self._coming() > 0
@@ -132,11 +130,24 @@ class Batched(Generic[P, R]):
             self._run(batch)
         finally:
             with self._lock:
-                self._flushing = False
                 left = self._queue[-1][1] if self._queue else None  # the latest: its loop the likeliest alive
-            if left is not None:
-                with contextlib.suppress(RuntimeError):  # see _run: the loop of the next waiting may have ended
+                # What cannot wait goes next from this thread, as before there was waiting: it does not
+                # depend on an event loop that may have ended meanwhile (a sync interrupted).
+                again = left is not None and (not self._lingers() or self._oldest == float("-inf"))
+                self._flushing = again
+            if again:
+                self._writer.submit(self._flush)
+            elif left is not None:
+                try:
                     left.get_loop().call_soon_threadsafe(self.consider)
+                except RuntimeError:  # that loop has ended: write what waits rather than keep it
+                    with self._lock:
+                        submit, self._flushing = not self._flushing, True
+                    if submit:
+                        self._writer.submit(self._flush)
+
+    def _lingers(self) -> bool:
+        return self._coming is not None and self._linger > 0
 
     def _run(self, batch: list[tuple[P, asyncio.Future[R]]]) -> None:
         if not batch:

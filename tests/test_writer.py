@@ -170,3 +170,35 @@ def test_a_wait_left_by_an_ended_event_loop_does_not_hold_the_next_one():
 
     assert asyncio.run(next_sync()) == 4
     assert recorder.calls == [("together", [1, 2])]
+
+
+def test_what_queued_during_a_flush_is_written_though_its_event_loop_ended():
+    """An interrupted sync: the writes queued while the writer was busy are written, as before there was waiting."""
+    writer = Writer()
+    release, calls = threading.Event(), []
+
+    def together(payloads):
+        calls.append(list(payloads))
+        if payloads == [1]:
+            release.wait(10)
+        return [2 * p for p in payloads]
+
+    batched = Batched(writer, together, lambda p: 2 * p)
+
+    async def interrupted():
+        first = asyncio.ensure_future(batched(1))
+        await asyncio.sleep(0.05)  # the flush of [1] runs and blocks
+        second = asyncio.ensure_future(batched(2))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        second.cancel()
+
+    asyncio.run(interrupted())
+    release.set()
+    assert writer._executor.submit(lambda: None).result(5) is None  # the writer has done what it had
+    deadline = threading.Event()
+    for _ in range(50):
+        if calls == [[1], [2]]:
+            break
+        deadline.wait(0.05)
+    assert calls == [[1], [2]]
