@@ -47,6 +47,13 @@ def _sqlite_create(with_seq: bool) -> None:
     )
 
 
+def _sqlite_analyze_again() -> None:
+    # Dropping the table dropped its statistics; a store that had them (the planner chooses by
+    # them at a million items, kisync.store.maintenance) gets them back now, not at the next tidy.
+    if op.get_bind().execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+        op.execute("ANALYZE item_facet")
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_create(with_seq=True)
@@ -57,6 +64,7 @@ def upgrade() -> None:
         op.execute("DROP TABLE item_facet")
         op.execute("ALTER TABLE item_facet_new RENAME TO item_facet")
         op.execute("CREATE INDEX ix_item_facet_seq ON item_facet (item_seq)")
+        _sqlite_analyze_again()
         return
     op.add_column("item_facet", sa.Column("item_seq", sa.BigInteger(), nullable=True))
     op.execute("UPDATE item_facet f SET item_seq = i.seq FROM item i WHERE i.id = f.item_id")
@@ -74,6 +82,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE item_facet")
         op.execute("ALTER TABLE item_facet_new RENAME TO item_facet")
         op.execute("CREATE INDEX ix_item_facet_item ON item_facet (item_id)")
+        _sqlite_analyze_again()
         return
     op.drop_index("ix_item_facet_seq", table_name="item_facet")
     op.create_index("ix_item_facet_item", "item_facet", ["item_id"])
