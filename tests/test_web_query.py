@@ -203,7 +203,7 @@ LARGE_STORE_STATS = [
     ("item", "ix_item_modified_id", "100000 1 1"),
     ("item", "ix_item_origin_seq", "100000 1852 1"),
     ("item", "sqlite_autoindex_item_1", "100000 1"),
-    ("item_facet", "sqlite_autoindex_item_facet_1", "6500349 1625088 175686 1 1"),
+    ("item_facet", "item_facet", "6500349 1625088 175686 1 1"),  # a WITHOUT ROWID key: named after its table
     ("item_facet", "ix_item_facet_seq", "6500349 7"),  # 6.5M rows of 1M items
 ]
 
