@@ -277,7 +277,10 @@ class Syncer:
 
     @property
     def ingest_slots(self) -> int:
-        """Sources parsed or merged at once: two groups of merges (one being written, the next filling up) and the parsers' work."""
+        """Sources parsed or merged at once.
+
+        Two groups of merges (one being written, the next filling up) and the parsers' work.
+        """
         return 2 * MERGES_PER_COMMIT + 2 * max(self.processes, 1) + 2
 
     def _flow(self) -> _Flow:
