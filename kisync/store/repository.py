@@ -33,13 +33,18 @@ _FACET = ItemFacetRow.__table__
 _ANY_ITEM: TypeAdapter[Item | Tombstone] = TypeAdapter(AnyItem)
 
 _FTS_INSERT = "INSERT INTO item_fts (rowid, text) VALUES (?, ?)"
-_FTS_DELETE = sa.text("DELETE FROM item_fts WHERE rowid IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
-    sa.bindparam("ids", expanding=True)
-)
-# An item's facet rows, by the seq its stored row carries (migration 0010).
-_FACET_DELETE = sa.text("DELETE FROM item_facet WHERE item_seq IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
-    sa.bindparam("ids", expanding=True)
-)
+
+
+def _delete_by_stored_seq(table: str, column: str) -> sa.TextClause:
+    """DELETE of the rows of ``table`` whose ``column`` is the seq the stored item rows of ``:ids`` carry."""
+    return sa.text(f"DELETE FROM {table} WHERE {column} IN (SELECT seq FROM item WHERE id IN :ids)").bindparams(
+        sa.bindparam("ids", expanding=True)
+    )
+
+
+# An item's FTS row has its seq as rowid (migration 0006); its facet rows carry it (0010).
+_FTS_DELETE = _delete_by_stored_seq("item_fts", "rowid")
+_FACET_DELETE = _delete_by_stored_seq("item_facet", "item_seq")
 
 # Bound parameters per statement stay well below SQLite's limit (32766)
 # and keep PostgreSQL statements a sensible size.
@@ -258,9 +263,10 @@ class Store:
         Before the item upsert: both are found by the seq the stored item rows still carry.
         """
         for chunk in _chunks(ids):
-            conn.execute(_FACET_DELETE, {"ids": list(chunk)})
+            params = {"ids": list(chunk)}
+            conn.execute(_FACET_DELETE, params)
             if self.dialect == "sqlite":
-                conn.execute(_FTS_DELETE, {"ids": list(chunk)})
+                conn.execute(_FTS_DELETE, params)
 
     def _index(
         self, conn: Connection, changes: Sequence[Prepared], rows: Sequence[dict], parts: Sequence[RowParts]
